@@ -1,0 +1,44 @@
+import type { Database } from "better-sqlite3";
+
+/** Well-known kv keys, so the writers and readers agree on names. */
+export const KV_KEYS = {
+  /** The matrix-js-sdk sync accumulator (JSON). */
+  syncAccumulator: "matrix.sync_accumulator",
+  /** Device id from the first password login. */
+  deviceId: "matrix.device_id",
+  /** Access token from a password login (a secret: never log it). */
+  accessToken: "matrix.access_token",
+} as const;
+
+export type KvRepo = ReturnType<typeof kvRepo>;
+
+export function kvRepo(db: Database) {
+  const getStmt = db.prepare<[string], string>("SELECT value FROM kv WHERE key = ?").pluck();
+  const setStmt = db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)");
+  const delStmt = db.prepare("DELETE FROM kv WHERE key = ?");
+  return {
+    get: (key: string): string | undefined => getStmt.get(key) as string | undefined,
+    set: (key: string, value: string): void => void setStmt.run(key, value),
+    delete: (key: string): boolean => delStmt.run(key).changes > 0,
+  };
+}
+
+export type CountersRepo = ReturnType<typeof countersRepo>;
+
+/** Monotonic counters for the dashboard and metrics (messages forwarded, turns failed, …). */
+export function countersRepo(db: Database) {
+  const incStmt = db
+    .prepare<{ name: string; by: number }, number>(
+      "INSERT INTO counters (name, value) VALUES (@name, @by) ON CONFLICT (name) DO UPDATE SET value = value + @by RETURNING value",
+    )
+    .pluck();
+  const getStmt = db.prepare<[string], number>("SELECT value FROM counters WHERE name = ?").pluck();
+  const allStmt = db.prepare<[], { name: string; value: number }>("SELECT name, value FROM counters ORDER BY name");
+  return {
+    /** Returns the new value. */
+    inc: (name: string, by = 1): number => incStmt.get({ name, by }) as number,
+    /** 0 for a counter never incremented. */
+    get: (name: string): number => (getStmt.get(name) as number | undefined) ?? 0,
+    all: (): Record<string, number> => Object.fromEntries(allStmt.all().map((r) => [r.name, r.value])),
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * Numbered migrations, kept as TS modules (not .sql files) so they compile
+ * into dist/ with everything else and need no copy step. Append only: never
+ * edit a migration that has shipped; add the next number instead.
+ */
+import { init } from "./001-init.js";
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [init];

@@ -1,0 +1,84 @@
+/**
+ * The bot's SQLite store: a cache of what the homeserver's room state holds,
+ * plus the ledgers that make delivery exactly-once (inbox, sent). One file,
+ * WAL mode, synchronous better-sqlite3 calls (each well under a millisecond).
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { countersRepo, kvRepo } from "./kv.js";
+import type { CountersRepo, KvRepo } from "./kv.js";
+import { inboxRepo } from "./inbox.js";
+import type { InboxRepo } from "./inbox.js";
+import { appliedMigrations, migrate } from "./migrate.js";
+import type { AppliedMigration } from "./migrate.js";
+import { pendingRepo } from "./pending.js";
+import type { PendingRepo } from "./pending.js";
+import { roomsRepo } from "./rooms.js";
+import type { RoomsRepo } from "./rooms.js";
+import { savedContextsRepo } from "./saved-contexts.js";
+import type { SavedContextsRepo } from "./saved-contexts.js";
+import { sentRepo } from "./sent.js";
+import type { SentRepo } from "./sent.js";
+import { usersRepo } from "./users.js";
+import type { UsersRepo } from "./users.js";
+
+export interface Store {
+  readonly path: string;
+  readonly users: UsersRepo;
+  readonly rooms: RoomsRepo;
+  readonly savedContexts: SavedContextsRepo;
+  readonly pending: PendingRepo;
+  readonly kv: KvRepo;
+  readonly inbox: InboxRepo;
+  readonly sent: SentRepo;
+  readonly counters: CountersRepo;
+  /** Runs fn in one transaction (nested calls become savepoints); rolls back if it throws. */
+  transaction<T>(fn: () => T): T;
+  /** Empties every table except schema_migrations (operator `reset --mode local-only`). */
+  resetLocalState(): void;
+  /** Migrations recorded in schema_migrations, oldest first. */
+  migrations(): AppliedMigration[];
+  close(): void;
+}
+
+// Every table resetLocalState empties; pending before rooms because of its foreign key.
+const LOCAL_TABLES = ["pending", "saved_contexts", "rooms", "users", "kv", "inbox", "sent", "counters"] as const;
+
+export function openStore(file: string): Store {
+  if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma("journal_mode = WAL");
+    // FULL: a commit survives power loss too, which the exactly-once inbox relies on.
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = ON");
+    // Another process (the operator CLI) may hold the write lock for a moment.
+    db.pragma("busy_timeout = 5000");
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+
+  return {
+    path: file,
+    users: usersRepo(db),
+    rooms: roomsRepo(db),
+    savedContexts: savedContextsRepo(db),
+    pending: pendingRepo(db),
+    kv: kvRepo(db),
+    inbox: inboxRepo(db),
+    sent: sentRepo(db),
+    counters: countersRepo(db),
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    resetLocalState: () =>
+      db.transaction(() => {
+        for (const table of LOCAL_TABLES) db.prepare(`DELETE FROM ${table}`).run();
+      })(),
+    migrations: () => appliedMigrations(db),
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}
