@@ -61,10 +61,18 @@ const quietLogger: SdkLogger = {
   getChild: () => quietLogger,
 };
 
-// Some SDK modules (sync, MatrixRTC) log through module-level loggers rather
-// than the client's; silence them unless SURFACES_SDK_LOG names a level.
-loglevel.setLevel((process.env["SURFACES_SDK_LOG"] ?? "silent") as loglevel.LogLevelDesc);
-loglevel.rebuild();
+// Some SDK modules (sync, MatrixRTC) log through module-level loglevel
+// loggers, not the client's, and the SDK forces each new one to DEBUG. A
+// no-op method factory is inherited by every logger made later (getChild
+// copies its parent's), so it silences them all. SURFACES_SDK_LOG=1 keeps them.
+if (!process.env["SURFACES_SDK_LOG"]) {
+  const silentFactory: loglevel.MethodFactory = () => noop;
+  loglevel.methodFactory = silentFactory;
+  for (const l of Object.values(loglevel.getLoggers())) {
+    l.methodFactory = silentFactory;
+    l.rebuild();
+  }
+}
 
 function isEdit(ev: MatrixEvent): boolean {
   return ev.getWireContent()["m.relates_to"]?.rel_type === "m.replace";
