@@ -16,8 +16,7 @@ import {
   type Room,
 } from "matrix-js-sdk";
 import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
-// matrix-js-sdk's own dependency: its module-level loggers are loglevel
-// children of this root, so the root's level silences them all.
+// matrix-js-sdk's own logging library (a dependency of it, not of ours).
 import loglevel from "loglevel";
 
 export interface UserCredentials {
