@@ -192,7 +192,9 @@ export class AgentConnection {
       this.stopPing();
       if (this.ws === ws) this.ws = undefined;
       if (established) {
-        logger.warn({ code, reason: reason.toString() }, "agent connection lost");
+        const detail = { code, reason: reason.toString() };
+        if (this.state === "stopped") logger.info(detail, "agent connection closed");
+        else logger.warn(detail, "agent connection lost");
         this.listener.onDown("connection_lost");
       } else if (!this.mismatch && this.state !== "stopped") {
         const detail = { code, error: error ?? "closed during handshake", attempt: this.failures + 1 };
