@@ -1,0 +1,184 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { SyncState, type MatrixClient } from "matrix-js-sdk";
+import type { Logger } from "pino";
+import { createAgentPool } from "./agents/pool.js";
+import type { AppConfig } from "./config/env.js";
+import type { Registry } from "./config/registry.js";
+import { watchRegistry, type RegistryWatch } from "./config/registry-watcher.js";
+import type { AgentEndpoint, AgentPort } from "./core/agent-port.js";
+import { Dispatcher } from "./core/dispatcher.js";
+import type { AgentId } from "./core/ids.js";
+import type { IncomingEvent } from "./core/incoming.js";
+import { strings } from "./core/strings.js";
+import { createLogger } from "./logger.js";
+import { MatrixChatAdapter } from "./matrix/chat-adapter.js";
+import { attachIntake } from "./matrix/intake.js";
+import { discoverBindings } from "./matrix/reconcile.js";
+import { MatrixSender } from "./matrix/sender.js";
+import { buildClient, resolveSession } from "./matrix/session.js";
+import { PersistentSyncStore } from "./matrix/sync-store.js";
+import { KV_KEYS, newChatId, openStore, type Store } from "./store/index.js";
+
+export interface App {
+  config: AppConfig;
+  logger: Logger;
+  store: Store;
+  client: MatrixClient;
+  agents: AgentPort;
+  registry: RegistryWatch;
+  dispatcher: Dispatcher;
+  chat: MatrixChatAdapter;
+  /** Resolves once the first sync is done, state is rebuilt and messages flow. */
+  ready: Promise<void>;
+  isReady(): boolean;
+  /** Stops syncing, lets running turns end, flushes state, closes everything. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Timeline events per room in a first sync (default 20). */
+  initialSyncLimit?: number;
+}
+
+const endpointsOf = (registry: Registry): Map<AgentId, AgentEndpoint> =>
+  new Map([...registry.agents].map(([id, a]) => [id, { baseUrl: a.baseUrl, ...(a.token ? { token: a.token } : {}) }]));
+
+/** Builds and starts the whole bot; `main` and the end-to-end tests both call this. */
+export async function start(config: AppConfig, options: StartOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  let agents: AgentPort | undefined;
+  const registry = watchRegistry(config.registryPath, {
+    logger,
+    ...(options.env ? { env: options.env } : {}),
+    onChange: (reg) => agents?.setAgents(endpointsOf(reg)),
+  });
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = openStore(join(config.dataDir, "surfaces.db"));
+  agents = createAgentPool({
+    logger: logger.child({ component: "agents" }),
+    connectGraceMs: config.agentConnectGraceMs,
+    idleTimeoutMs: config.turnIdleTimeoutMs,
+  });
+  agents.setAgents(endpointsOf(registry.current()));
+
+  const kv = { get: (k: string) => store.kv.get(k) ?? undefined, set: (k: string, v: string) => store.kv.set(k, v) };
+  const creds = { ...config, userId: config.botUserId };
+  const session = await resolveSession(creds, kv, logger);
+  const syncStore = new PersistentSyncStore({
+    load: () => kv.get(KV_KEYS.syncAccumulator),
+    save: (json) => kv.set(KV_KEYS.syncAccumulator, json),
+  });
+  const client = buildClient(creds, session, syncStore, logger);
+  let chat: MatrixChatAdapter | undefined;
+  const sender = new MatrixSender(client, logger, { onRateLimited: (room, ms) => chat?.rateLimited(room, ms) });
+  chat = new MatrixChatAdapter(client, sender, logger, { editIntervalMs: config.editIntervalMs });
+  const dispatcher = new Dispatcher({
+    botUserId: config.botUserId,
+    chat,
+    agents,
+    store,
+    logger,
+    idleTimeoutMs: config.turnIdleTimeoutMs,
+    newChatId,
+    agentsFor: (user) => registry.current().agentsFor(user),
+    agentKnown: (id) => registry.current().agent(id) !== undefined,
+  });
+
+  agents.onNotify((agentId, chatId, text) => {
+    const room = store.rooms.byChatId(chatId);
+    if (!room || room.agentId !== agentId || room.archived) {
+      logger.warn({ agent_id: agentId, chat_id: chatId }, "notify for a chat no room holds; dropped");
+      return;
+    }
+    void chat.sendText(room.roomId, text, `notify.${chatId}.${Date.now()}`).catch((err: unknown) => {
+      logger.error({ err, room_id: room.roomId }, "could not deliver notify");
+    });
+  });
+
+  let ready = false;
+  const enqueue = (ev: IncomingEvent): void => void dispatcher.enqueue(ev);
+  const record = (ev: IncomingEvent): boolean =>
+    store.inbox.record({ eventId: ev.eventId, roomId: ev.roomId, sender: ev.sender, content: ev, originTs: Date.now() });
+
+  attachIntake(client, syncStore.hadSavedSync, logger, {
+    onEvent: (ev) => {
+      if (record(ev) && ready) enqueue(ev);
+    },
+    onHistorical: (ev) => {
+      if (record(ev)) store.inbox.setStatus(ev.eventId, "ignored");
+    },
+  });
+
+  const readyPromise = new Promise<void>((resolve) => {
+    const onSync = (state: SyncState): void => {
+      if (state !== SyncState.Prepared) return;
+      client.off("sync" as never, onSync as never);
+      rebuildState(client, store, logger);
+      resumeAfterRestart(store, chat, logger);
+      // Pending events, in arrival order, before anything new: nothing is
+      // handled until the rooms are known.
+      for (const row of store.inbox.pending()) enqueue(row.content as IncomingEvent);
+      ready = true;
+      logger.info({ rooms: store.rooms.count() }, "ready");
+      resolve();
+    };
+    client.on("sync" as never, onSync as never);
+  });
+
+  await client.startClient({ initialSyncLimit: options.initialSyncLimit ?? 20, lazyLoadMembers: true });
+  logger.info({ user_id: config.botUserId, device_id: session.deviceId }, "syncing");
+
+  let stopped = false;
+  return {
+    config,
+    logger,
+    store,
+    client,
+    agents,
+    registry,
+    dispatcher,
+    chat,
+    ready: readyPromise,
+    isReady: () => ready,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      client.stopClient();
+      await Promise.race([dispatcher.queue.drain(), new Promise((r) => setTimeout(r, 10_000))]);
+      chat.stop();
+      syncStore.flush();
+      registry.close();
+      await agents.close();
+      store.close();
+      logger.info("stopped");
+    },
+  };
+}
+
+/** Rebuilds the room cache from the bindings in room state; never creates a room. */
+function rebuildState(client: MatrixClient, store: Store, logger: Logger): void {
+  const found = discoverBindings(client);
+  let added = 0;
+  store.transaction(() => {
+    for (const { roomId, name, binding } of found) {
+      if (!store.rooms.get(roomId)) added++;
+      store.rooms.upsert({ roomId, name, ...binding });
+      if (binding.kind === "space" && !store.users.get(binding.owner)?.spaceId) {
+        store.users.upsert({ userId: binding.owner, spaceId: roomId });
+      }
+    }
+  });
+  logger.info({ rooms: found.length, added }, "room state reconciled");
+}
+
+/** Turns a crash cut short end with a notice, not with silence or a second answer. */
+function resumeAfterRestart(store: Store, chat: MatrixChatAdapter, logger: Logger): void {
+  for (const row of store.inbox.inFlight()) {
+    logger.warn({ room_id: row.roomId, event_id: row.eventId, turn: row.turnId }, "turn interrupted by a restart");
+    store.inbox.setStatus(row.eventId, "done");
+    void chat.sendNotice(row.roomId, strings.turnInterrupted, `interrupted.${row.eventId}`).catch(() => undefined);
+  }
+}

@@ -1,0 +1,64 @@
+import type { AgentId, ChatId, EventId, RoomId, UserId } from "./ids.js";
+import type { Block } from "./agent-port.js";
+
+/** What the bot writes into every room it creates (`org.surfaces.room`). */
+export interface RoomBinding {
+  owner: UserId;
+  kind: "space" | "chat";
+  agentId: AgentId | null;
+  chatId: ChatId | null;
+  index: number;
+  archived: boolean;
+}
+
+/**
+ * A visible answer to one turn, streamed. Implementations pace edits, split
+ * long answers and retry; callers just append. Methods never throw: a reply
+ * that cannot be delivered is logged by the adapter.
+ */
+export interface ReplyStream {
+  /** Adds Markdown to the answer. */
+  appendText(delta: string): void;
+  /** Shows a short status line (tool call, progress) while the turn runs. */
+  setStatus(line: string | null): void;
+  /** Adds structured content rendered natively. */
+  appendBlock(block: Block): void;
+  /** Ends the answer; the final edit holds exactly the whole answer. */
+  finish(outcome: { stopped?: boolean }): Promise<void>;
+  /** The id of the first event of the answer, once sent (for ⏹ reactions). */
+  firstEventId(): EventId | null;
+}
+
+/**
+ * The core's view of the chat network. Implemented by `src/matrix/`.
+ * Sends carry a caller-chosen idempotency `key` (unique per turn and
+ * position) so a retry never posts twice.
+ */
+export interface ChatPort {
+  /** Posts a short notice (m.notice). Retries transient failures; may reject after giving up. */
+  sendNotice(roomId: RoomId, text: string, key: string): Promise<EventId>;
+  /** Posts Markdown as a normal message. Same retry contract as sendNotice. */
+  sendText(roomId: RoomId, markdown: string, key: string): Promise<EventId>;
+  /** Opens a streamed answer; `key` prefixes every event's transaction id. */
+  openReply(roomId: RoomId, key: string): ReplyStream;
+  /** Typing indicator; the adapter refreshes it until turned off. Never throws. */
+  setTyping(roomId: RoomId, on: boolean): void;
+  /** Joins, says `text`, leaves. Used to turn away strangers. May reject. */
+  refuseInvite(roomId: RoomId, text: string): Promise<void>;
+  /** Joins a room the bot was invited to. May reject. */
+  acceptInvite(roomId: RoomId): Promise<void>;
+  /** Creates the user's Space (invites the user). May reject; never retried blindly. */
+  createSpace(owner: UserId, name: string): Promise<RoomId>;
+  /** Creates a chat room inside `spaceId`, bound by `binding`, and invites the owner. */
+  createChatRoom(spaceId: RoomId, name: string, binding: RoomBinding): Promise<RoomId>;
+  /** Rewrites a room's `org.surfaces.room` state. */
+  writeBinding(roomId: RoomId, binding: RoomBinding): Promise<void>;
+  /** Invites a user (ignores "already in the room"). */
+  invite(roomId: RoomId, user: UserId): Promise<void>;
+}
+
+/** Optional capability: read a room's binding back from the homeserver (targeted recovery). */
+export interface BindingReader {
+  /** The room's `org.surfaces.room` content, or null when it has none or the bot cannot read it. Never throws. */
+  readBinding(roomId: RoomId): Promise<RoomBinding | null>;
+}

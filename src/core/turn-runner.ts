@@ -1,0 +1,154 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { AgentUnavailableError, type AgentPort, type Attachment, type TurnEvent } from "./agent-port.js";
+import type { ChatPort, ReplyStream } from "./chat-port.js";
+import { asTurnId, type AgentId, type ChatId, type EventId, type RoomId, type TurnId, type UserId } from "./ids.js";
+import { strings } from "./strings.js";
+
+export interface TurnInput {
+  roomId: RoomId;
+  eventId: EventId;
+  agentId: AgentId;
+  chatId: ChatId;
+  user: { id: UserId; displayName?: string };
+  text: string;
+  attachments: Attachment[];
+}
+
+export interface ActiveTurn {
+  turnId: TurnId;
+  agentId: AgentId;
+  roomId: RoomId;
+  reply: ReplyStream;
+  stopRequested: boolean;
+}
+
+type Outcome = { kind: "end" } | { kind: "error"; code: string; message: string };
+
+export interface TurnRunnerDeps {
+  chat: ChatPort;
+  agents: AgentPort;
+  logger: Logger;
+  idleTimeoutMs: number;
+  /** Called once the turn id is known, before the message leaves (the crash-safety ledger). */
+  onForwarded(eventId: EventId, turnId: TurnId): void;
+  /** Called with each `confirm` request so the owner can be asked. */
+  onConfirm?(turn: ActiveTurn, confirmId: string, prompt: string): Promise<void>;
+}
+
+/**
+ * Runs one user turn: forwards it, streams the agent's events into a reply,
+ * and turns every way a turn can fail into one short notice.
+ */
+export class TurnRunner {
+  private readonly active = new Map<RoomId, ActiveTurn>();
+
+  constructor(private readonly deps: TurnRunnerDeps) {}
+
+  activeIn(roomId: RoomId): ActiveTurn | undefined {
+    return this.active.get(roomId);
+  }
+
+  async run(input: TurnInput): Promise<void> {
+    const { chat, agents } = this.deps;
+    const turnId = asTurnId(randomUUID());
+    const log = this.deps.logger.child({
+      room_id: input.roomId,
+      event_id: input.eventId,
+      agent_id: input.agentId,
+      chat_id: input.chatId,
+      turn: turnId,
+    });
+    this.deps.onForwarded(input.eventId, turnId);
+
+    const reply = chat.openReply(input.roomId, `t.${turnId}`);
+    const turn: ActiveTurn = { turnId, agentId: input.agentId, roomId: input.roomId, reply, stopRequested: false };
+    let settle!: (o: Outcome) => void;
+    const outcome = new Promise<Outcome>((resolve) => (settle = resolve));
+    const sink = (event: TurnEvent): void => this.onEvent(turn, event, settle, log);
+
+    chat.setTyping(input.roomId, true);
+    this.active.set(input.roomId, turn);
+    try {
+      try {
+        await agents.startTurn(
+          input.agentId,
+          { turnId, chatId: input.chatId, user: input.user, text: input.text, attachments: input.attachments },
+          sink,
+        );
+      } catch (err) {
+        const reason = err instanceof AgentUnavailableError ? err.reason : String(err);
+        log.warn({ reason }, "agent unavailable; turn not delivered");
+        await chat.sendNotice(input.roomId, strings.agentUnavailable(input.agentId), `t.${turnId}.unavailable`);
+        return;
+      }
+      log.info("turn forwarded");
+      const result = await outcome;
+      await reply.finish({ stopped: turn.stopRequested });
+      if (result.kind === "error" && !turn.stopRequested) {
+        log.warn({ code: result.code, reason: result.message }, "turn failed");
+        await chat.sendNotice(input.roomId, this.noticeFor(result), `t.${turnId}.error`);
+      } else {
+        log.info({ stopped: turn.stopRequested }, "turn finished");
+      }
+    } finally {
+      this.active.delete(input.roomId);
+      chat.setTyping(input.roomId, false);
+    }
+  }
+
+  /** `!stop` / ⏹: cancels the streaming turn; what was streamed stays, marked as stopped. */
+  stop(roomId: RoomId): boolean {
+    const turn = this.active.get(roomId);
+    if (!turn) return false;
+    turn.stopRequested = true;
+    this.deps.agents.cancel(turn.agentId, turn.turnId);
+    return true;
+  }
+
+  private onEvent(turn: ActiveTurn, event: TurnEvent, settle: (o: Outcome) => void, log: Logger): void {
+    switch (event.type) {
+      case "text":
+        turn.reply.setStatus(null);
+        turn.reply.appendText(event.delta);
+        return;
+      case "tool_call":
+        turn.reply.setStatus(`🔧 ${event.name}…`);
+        return;
+      case "tool_result":
+        turn.reply.setStatus(event.ok ? `✅ ${event.summary ?? "done"}` : `❌ ${event.summary ?? "tool failed"}`);
+        return;
+      case "progress":
+        turn.reply.setStatus(`⏳ ${event.text}`);
+        return;
+      case "block":
+        turn.reply.appendBlock(event.block);
+        return;
+      case "file":
+        log.info({ path: event.path }, "file frame (handled by the files layer)");
+        return;
+      case "confirm":
+        void this.deps.onConfirm?.(turn, event.confirmId, event.prompt).catch((err: unknown) => {
+          log.error({ err }, "could not ask for confirmation");
+        });
+        return;
+      case "end":
+        settle({ kind: "end" });
+        return;
+      case "error":
+        settle({ kind: "error", code: event.code, message: event.message });
+        return;
+    }
+  }
+
+  private noticeFor(result: { code: string; message: string }): string {
+    switch (result.code) {
+      case "idle_timeout":
+        return strings.agentIdleTimeout(Math.round(this.deps.idleTimeoutMs / 1000));
+      case "connection_lost":
+        return strings.agentConnectionLost;
+      default:
+        return strings.agentError(result.message);
+    }
+  }
+}

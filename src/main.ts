@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/**
+ * The `surfaces` command. `main` only reads configuration and handles
+ * signals; `start()` in app.ts builds everything.
+ *   surfaces [bot]      run the bot (configuration from the environment / .env)
+ *   surfaces agent      run the reference agent
+ *   surfaces stack      local stack: Synapse + reference agent + bot, prints a demo login
+ *   surfaces reset      operator reset of the bot's state (see docs)
+ */
+import { start } from "./app.js";
+import { ConfigError, loadConfig, loadDotenv } from "./config/env.js";
+import { RegistryError } from "./config/registry.js";
+import { createLogger } from "./logger.js";
+import { onSignals } from "./main-signals.js";
+
+async function runBot(): Promise<void> {
+  loadDotenv();
+  const config = loadConfig();
+  const app = await start(config);
+  onSignals(async () => app.stop());
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = "bot", ...rest] = argv;
+  switch (command) {
+    case "bot":
+      return runBot();
+    case "agent": {
+      const { runReferenceAgentCli } = await import("./reference-agent/cli.js");
+      const agent = await runReferenceAgentCli(rest, process.env);
+      onSignals(async () => agent.close());
+      return;
+    }
+    case "stack": {
+      const { runStack } = await import("./cli/stack.js");
+      return runStack(rest);
+    }
+    case "reset": {
+      const { runReset } = await import("./cli/reset.js");
+      process.exitCode = await runReset(rest);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}" (expected bot, agent, stack or reset)`);
+  }
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  // Configuration problems are the operator's to fix: one clear message, no stack trace.
+  if (err instanceof ConfigError || err instanceof RegistryError || err instanceof UsageError) {
+    process.stderr.write(`surfaces: ${err.message}\n`);
+  } else {
+    createLogger("error").fatal({ err }, "surfaces stopped on an unexpected error");
+  }
+  process.exit(1);
+});

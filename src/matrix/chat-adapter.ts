@@ -1,0 +1,155 @@
+import { MatrixError, type MatrixClient } from "matrix-js-sdk";
+import type { Logger } from "pino";
+import type { BindingReader, ChatPort, ReplyStream, RoomBinding } from "../core/chat-port.js";
+import { asAgentId, asChatId, asRoomId, asUserId, type EventId, type RoomId, type UserId } from "../core/ids.js";
+import { EditPacer } from "./edit-pacer.js";
+import { markdownContent } from "./message-content.js";
+import { BINDING_EVENT, chatRoomRequest, serverOf, spaceRequest, toContent, type BindingContent } from "./provisioning.js";
+import { MatrixReplyStream } from "./reply-stream.js";
+import type { MatrixSender } from "./sender.js";
+import { TypingIndicator } from "./typing.js";
+
+export interface ChatAdapterOptions {
+  editIntervalMs: number;
+  /** Called with the ms from a reply's creation to its first visible event. */
+  onFirstVisible?(ms: number): void;
+}
+
+/** The Matrix implementation of the core's ChatPort. */
+export class MatrixChatAdapter implements ChatPort, BindingReader {
+  private readonly pacers = new Map<RoomId, EditPacer>();
+  private readonly typing: TypingIndicator;
+  private readonly botUserId: UserId;
+
+  constructor(
+    private readonly client: MatrixClient,
+    private readonly sender: MatrixSender,
+    private readonly logger: Logger,
+    private readonly options: ChatAdapterOptions,
+  ) {
+    this.typing = new TypingIndicator(client, logger);
+    this.botUserId = asUserId(client.getSafeUserId());
+  }
+
+  /** The sender's observer calls this on a 429 so the room's edits slow down. */
+  rateLimited(roomId: RoomId, retryAfterMs: number): void {
+    this.pacerFor(roomId).onRateLimited(retryAfterMs);
+  }
+
+  sendNotice(roomId: RoomId, text: string, key: string): Promise<EventId> {
+    return this.sender.send(roomId, "m.room.message", markdownContent(text, "m.notice"), key);
+  }
+
+  sendText(roomId: RoomId, markdown: string, key: string): Promise<EventId> {
+    return this.sender.send(roomId, "m.room.message", markdownContent(markdown, "m.text"), key);
+  }
+
+  openReply(roomId: RoomId, key: string): ReplyStream {
+    const opened = Date.now();
+    return new MatrixReplyStream(this.sender, roomId, key, this.pacerFor(roomId), this.logger, () =>
+      this.options.onFirstVisible?.(Date.now() - opened),
+    );
+  }
+
+  setTyping(roomId: RoomId, on: boolean): void {
+    this.typing.set(roomId, on);
+  }
+
+  async refuseInvite(roomId: RoomId, text: string): Promise<void> {
+    await this.rateLimited429(() => this.client.joinRoom(roomId));
+    try {
+      await this.sendNotice(roomId, text, `refuse.${roomId}`);
+    } finally {
+      await this.rateLimited429(() => this.client.leave(roomId));
+      await this.client.forget(roomId).catch(() => undefined);
+    }
+  }
+
+  async acceptInvite(roomId: RoomId): Promise<void> {
+    await this.rateLimited429(() => this.client.joinRoom(roomId));
+  }
+
+  async createSpace(owner: UserId, name: string): Promise<RoomId> {
+    const res = await this.rateLimited429(() =>
+      this.client.createRoom(spaceRequest(this.botUserId, owner, name) as Parameters<MatrixClient["createRoom"]>[0]),
+    );
+    return asRoomId(res.room_id);
+  }
+
+  async createChatRoom(spaceId: RoomId, name: string, binding: RoomBinding): Promise<RoomId> {
+    const request = chatRoomRequest(this.botUserId, spaceId, name, binding);
+    const res = await this.rateLimited429(() => this.client.createRoom(request as Parameters<MatrixClient["createRoom"]>[0]));
+    const roomId = asRoomId(res.room_id);
+    await this.setSpaceChild(spaceId, roomId, true);
+    return roomId;
+  }
+
+  /** Adds a room to a Space, or takes it out (`{}` content). */
+  async setSpaceChild(spaceId: RoomId, roomId: RoomId, present: boolean): Promise<void> {
+    const content = present ? { via: [serverOf(this.botUserId)], suggested: true } : {};
+    await this.rateLimited429(() => this.client.sendStateEvent(spaceId, "m.space.child" as never, content as never, roomId));
+  }
+
+  async writeBinding(roomId: RoomId, binding: RoomBinding): Promise<void> {
+    await this.rateLimited429(() =>
+      this.client.sendStateEvent(roomId, BINDING_EVENT as never, toContent(binding) as never, ""),
+    );
+  }
+
+  async rename(roomId: RoomId, name: string): Promise<void> {
+    await this.rateLimited429(() => this.client.setRoomName(roomId, name));
+  }
+
+  async invite(roomId: RoomId, user: UserId): Promise<void> {
+    try {
+      await this.rateLimited429(() => this.client.invite(roomId, user));
+    } catch (err) {
+      // Already joined or invited is fine; anything else is worth a log line.
+      this.logger.debug({ err, room_id: roomId, user }, "invite not sent");
+    }
+  }
+
+  async readBinding(roomId: RoomId): Promise<RoomBinding | null> {
+    try {
+      const content = (await this.client.getStateEvent(roomId, BINDING_EVENT, "")) as Partial<BindingContent>;
+      return bindingFromContent(content);
+    } catch {
+      return null;
+    }
+  }
+
+  stop(): void {
+    this.typing.stopAll();
+  }
+
+  private pacerFor(roomId: RoomId): EditPacer {
+    let pacer = this.pacers.get(roomId);
+    if (!pacer) this.pacers.set(roomId, (pacer = new EditPacer(this.options.editIntervalMs)));
+    return pacer;
+  }
+
+  /** Retries requests that are not idempotent only on 429, where nothing was done. */
+  private async rateLimited429<T>(request: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request();
+      } catch (err) {
+        if (!(err instanceof MatrixError && err.isRateLimitError()) || attempt >= 10) throw err;
+        await new Promise((r) => setTimeout(r, err.getRetryAfterMs() ?? 1000));
+      }
+    }
+  }
+}
+
+/** Validates a state event's content into a binding; null when it is not one of ours. */
+export function bindingFromContent(content: Partial<BindingContent> | undefined): RoomBinding | null {
+  if (!content || typeof content.owner !== "string" || (content.kind !== "space" && content.kind !== "chat")) return null;
+  return {
+    owner: asUserId(content.owner),
+    kind: content.kind,
+    agentId: typeof content.agent_id === "string" ? asAgentId(content.agent_id) : null,
+    chatId: typeof content.platform_chat_id === "string" ? asChatId(content.platform_chat_id) : null,
+    index: typeof content.index === "number" ? content.index : 0,
+    archived: content.archived === true,
+  };
+}

@@ -1,0 +1,63 @@
+import type { MatrixEvent } from "matrix-js-sdk";
+import { asEventId, asRoomId, asUserId } from "../core/ids.js";
+import type { IncomingEvent, IncomingFile } from "../core/incoming.js";
+
+const FILE_TYPES = new Set(["m.file", "m.image", "m.audio", "m.video"]);
+
+/**
+ * A Matrix timeline event as a core event, or null when the core has no use
+ * for it (state, edits, notices from other bots, redactions…).
+ */
+export function toIncoming(event: MatrixEvent): IncomingEvent | null {
+  const roomId = event.getRoomId();
+  const eventId = event.getId();
+  const sender = event.getSender();
+  if (!roomId || !eventId || !sender || event.isState() || event.isRedacted()) return null;
+  const base = { roomId: asRoomId(roomId), eventId: asEventId(eventId), sender: asUserId(sender) };
+
+  switch (event.getType()) {
+    case "m.room.encrypted":
+      return { kind: "message", ...base, text: "", files: [], encrypted: true };
+    case "m.reaction": {
+      const rel = event.getContent()["m.relates_to"] as { rel_type?: string; event_id?: string; key?: string } | undefined;
+      if (rel?.rel_type !== "m.annotation" || !rel.event_id || typeof rel.key !== "string") return null;
+      return { kind: "reaction", ...base, targetEventId: asEventId(rel.event_id), key: rel.key };
+    }
+    case "m.room.message":
+      return messageOf(event, base);
+    default:
+      return null;
+  }
+}
+
+function messageOf(event: MatrixEvent, base: Pick<IncomingEvent, "roomId" | "eventId" | "sender">): IncomingEvent | null {
+  const content = event.getContent() as Record<string, unknown>;
+  const relates = content["m.relates_to"] as { rel_type?: string } | undefined;
+  if (relates?.rel_type === "m.replace") return null; // edits are not new turns
+  const msgtype = content["msgtype"];
+  const body = typeof content["body"] === "string" ? content["body"] : "";
+  if (msgtype === "m.text" || msgtype === "m.emote") {
+    return { kind: "message", ...base, text: body, files: [], encrypted: false };
+  }
+  if (typeof msgtype === "string" && FILE_TYPES.has(msgtype)) {
+    const file = fileOf(content, body);
+    if (!file) return null;
+    // Matrix 1.10: `body` is a caption only when it differs from `filename`.
+    const caption = typeof content["filename"] === "string" && content["filename"] !== body ? body : "";
+    return { kind: "message", ...base, text: caption, files: [file], encrypted: false };
+  }
+  return null; // m.notice (bots must not answer it), m.location, polls…
+}
+
+function fileOf(content: Record<string, unknown>, body: string): IncomingFile | null {
+  const url = content["url"];
+  if (typeof url !== "string" || !url.startsWith("mxc://")) return null;
+  const info = (content["info"] ?? {}) as { mimetype?: unknown; size?: unknown };
+  const name = typeof content["filename"] === "string" ? content["filename"] : body || "file";
+  return {
+    source: url,
+    name,
+    ...(typeof info.mimetype === "string" ? { mime: info.mimetype } : {}),
+    ...(typeof info.size === "number" ? { size: info.size } : {}),
+  };
+}

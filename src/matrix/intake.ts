@@ -1,0 +1,53 @@
+import { ClientEvent, RoomEvent, SyncState, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
+import type { Logger } from "pino";
+import { asEventId, asRoomId, asUserId } from "../core/ids.js";
+import type { IncomingEvent } from "../core/incoming.js";
+import { toIncoming } from "./convert.js";
+
+export interface IntakeHandlers {
+  /** A live event for the core. Must be synchronous up to recording it in the ledger. */
+  onEvent(event: IncomingEvent): void;
+  /** A historical event from a first-ever sync: record it as seen, never answer it. */
+  onHistorical(event: IncomingEvent): void;
+  onSyncState?(state: SyncState): void;
+}
+
+/**
+ * Turns the SDK's sync stream into core events. Without a saved sync
+ * position, the first sync only shows history (what was said before the bot
+ * started or while its database was lost): it is recorded, not answered.
+ * With one, everything is live and the ledger drops replays.
+ */
+export function attachIntake(client: MatrixClient, hadSavedSync: boolean, logger: Logger, handlers: IntakeHandlers): void {
+  const botUserId = client.getSafeUserId();
+  let historical = !hadSavedSync;
+  const runId = Date.now().toString(36);
+
+  client.on(ClientEvent.Sync, (state) => {
+    if (state === SyncState.Prepared || state === SyncState.Syncing) historical = false;
+    handlers.onSyncState?.(state);
+  });
+
+  client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStartOfTimeline: boolean | undefined) => {
+    if (toStartOfTimeline || !room) return;
+    if (event.getSender() === botUserId) return;
+    const incoming = toIncoming(event);
+    if (!incoming) return;
+    if (historical) handlers.onHistorical(incoming);
+    else handlers.onEvent(incoming);
+  });
+
+  client.on(RoomEvent.MyMembership, (room: Room, membership: string) => {
+    if (membership !== "invite") return;
+    const inviter = room.currentState.getMember(botUserId)?.events.member?.getSender();
+    if (!inviter) {
+      logger.warn({ room_id: room.roomId }, "invite without a readable member event; ignored");
+      return;
+    }
+    // Invites arrive as stripped state without event ids. One id per room and
+    // process run: replays within a run are dropped, and an invite still
+    // pending after a restart is handled again (the bot never joined).
+    const eventId = asEventId(`invite:${room.roomId}:${runId}`);
+    handlers.onEvent({ kind: "invite", roomId: asRoomId(room.roomId), eventId, sender: asUserId(inviter) });
+  });
+}

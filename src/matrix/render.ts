@@ -1,0 +1,57 @@
+import MarkdownIt from "markdown-it";
+import sanitizeHtml from "sanitize-html";
+import type { Block } from "../core/agent-port.js";
+
+// html:false keeps raw HTML in agent or user text as literal text; the
+// sanitiser below is the second line of defence for what markdown-it emits.
+const md = new MarkdownIt({ html: false, linkify: true, breaks: false });
+
+/** Tags and attributes from the Matrix spec's recommended HTML subset. */
+const SANITIZE: sanitizeHtml.IOptions = {
+  allowedTags: [
+    "font", "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol", "sup", "sub",
+    "li", "b", "i", "u", "strong", "em", "s", "code", "hr", "br", "div", "table", "thead", "tbody", "tr",
+    "th", "td", "caption", "pre", "span", "details", "summary",
+  ],
+  allowedAttributes: {
+    a: ["href", "title"],
+    ol: ["start"],
+    code: ["class"],
+    span: ["data-mx-color", "data-mx-bg-color"],
+    font: ["data-mx-color", "data-mx-bg-color", "color"],
+  },
+  allowedSchemes: ["http", "https", "ftp", "mailto", "magnet", "matrix", "mxc"],
+  allowedClasses: { code: [/^language-[\w+-]+$/u] },
+};
+
+export interface Rendered {
+  body: string;
+  html: string | undefined;
+}
+
+/** Markdown → sanitised HTML plus the plain Markdown as `body`. */
+export function renderMarkdown(markdown: string): Rendered {
+  const html = sanitizeHtml(md.render(markdown), SANITIZE).trim();
+  // Plain one-paragraph text needs no formatted_body.
+  const plain = `<p>${escapeHtml(markdown.trim())}</p>`;
+  return { body: markdown, html: html === plain ? undefined : html };
+}
+
+export const sanitize = (html: string): string => sanitizeHtml(html, SANITIZE);
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** A `block` frame as Markdown, so the stream and its body stay one text. */
+export function blockToMarkdown(block: Block): string {
+  if (block.kind === "code") {
+    const fence = block.code.includes("```") ? "~~~~" : "```";
+    return `\n\n${fence}${block.language ?? ""}\n${block.code}\n${fence}\n\n`;
+  }
+  const cell = (s: string): string => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const head = `| ${block.headers.map(cell).join(" | ")} |`;
+  const rule = `| ${block.headers.map(() => "---").join(" | ")} |`;
+  const rows = block.rows.map((r) => `| ${r.map(cell).join(" | ")} |`);
+  return `\n\n${[head, rule, ...rows].join("\n")}\n\n`;
+}

@@ -1,0 +1,169 @@
+import type { Logger } from "pino";
+import type { Block } from "../core/agent-port.js";
+import type { ReplyStream } from "../core/chat-port.js";
+import type { EventId, RoomId } from "../core/ids.js";
+import type { EditPacer } from "./edit-pacer.js";
+import { editContent, markdownContent } from "./message-content.js";
+import { blockToMarkdown } from "./render.js";
+import type { MatrixSender } from "./sender.js";
+import { cutPoint } from "./split.js";
+
+interface Segment {
+  start: number;
+  /** Exclusive end once the segment is closed; null while it is the live one. */
+  end: number | null;
+  eventId: EventId | null;
+  edits: number;
+  shown: string;
+}
+
+export const STOPPED_MARK = "\n\n⏹ _stopped_";
+const EMPTY_ANSWER = "_(no text)_";
+const FINAL_ATTEMPTS = 40;
+
+/**
+ * One streamed answer. The first text is posted at once; later text becomes
+ * edits of that message at the pacer's pace, one edit in flight; text past
+ * the size of one event continues in a new message. `finish` publishes the
+ * exact final text of every message, however slow the homeserver is.
+ */
+export class MatrixReplyStream implements ReplyStream {
+  private text = "";
+  private status: string | null = null;
+  private readonly segments: Segment[] = [{ start: 0, end: null, eventId: null, edits: 0, shown: "" }];
+  private finished = false;
+  private wake: (() => void) | null = null;
+  private pump: Promise<void> | null = null;
+  /** Matrix events sent for this answer (messages + edits), for metrics and tests. */
+  eventsSent = 0;
+
+  constructor(
+    private readonly sender: MatrixSender,
+    private readonly roomId: RoomId,
+    private readonly key: string,
+    private readonly pacer: EditPacer,
+    private readonly logger: Logger,
+    private readonly onFirstVisible?: () => void,
+  ) {}
+
+  appendText(delta: string): void {
+    if (this.finished || delta === "") return;
+    this.text += delta;
+    this.kick();
+  }
+
+  appendBlock(block: Block): void {
+    if (this.finished) return;
+    this.text += blockToMarkdown(block);
+    this.kick();
+  }
+
+  setStatus(line: string | null): void {
+    if (this.finished || line === this.status) return;
+    this.status = line;
+    this.kick();
+  }
+
+  firstEventId(): EventId | null {
+    return this.segments[0]?.eventId ?? null;
+  }
+
+  async finish(outcome: { stopped?: boolean }): Promise<void> {
+    if (this.finished) return this.pump ?? undefined;
+    if (outcome.stopped && this.text !== "") this.text += STOPPED_MARK;
+    this.status = null;
+    this.finished = true;
+    this.kick();
+    await this.pump;
+  }
+
+  /** The text shown so far (for tests and `!stop`). */
+  currentText(): string {
+    return this.text;
+  }
+
+  private kick(): void {
+    if (this.wake) {
+      const wake = this.wake;
+      this.wake = null;
+      wake();
+    }
+    if (!this.pump) this.pump = this.run().finally(() => (this.pump = null));
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      const live = this.segments[this.segments.length - 1] as Segment;
+      const rest = this.text.slice(live.start);
+      const cut = cutPoint(rest);
+      if (cut < rest.length) {
+        live.end = live.start + cut;
+        await this.publish(this.segments.length - 1, this.text.slice(live.start, live.end), true);
+        this.segments.push({ start: live.end, end: null, eventId: null, edits: 0, shown: "" });
+        continue;
+      }
+      const view = this.view(rest);
+      if (view !== null && view !== live.shown) {
+        if (live.eventId && !this.finished) {
+          await this.waitFor(this.pacer.intervalMs());
+          continue; // more may have arrived while waiting: recompute
+        }
+        await this.publish(this.segments.length - 1, view, this.finished);
+        continue;
+      }
+      if (this.finished) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  /** What the live message should show now, or null when there is nothing to show yet. */
+  private view(rest: string): string | null {
+    if (this.finished) return rest !== "" ? rest : this.segments.length === 1 && !this.segments[0]?.eventId ? null : EMPTY_ANSWER;
+    const status = this.status ? `_${this.status}_` : "";
+    if (rest === "" && status === "") return null;
+    return rest === "" ? status : status ? `${rest}\n\n${status}` : rest;
+  }
+
+  private lastPublish = 0;
+
+  private async waitFor(intervalMs: number): Promise<void> {
+    const remaining = this.lastPublish + intervalMs - Date.now();
+    if (remaining <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, remaining);
+      this.wake = () => {
+        // Only finishing cuts the wait short; new text just waits its turn.
+        if (this.finished) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+    });
+    this.wake = null;
+  }
+
+  private async publish(index: number, markdown: string, final: boolean): Promise<void> {
+    const seg = this.segments[index] as Segment;
+    const content = markdownContent(markdown, "m.text");
+    const opts = final ? { maxAttempts: FINAL_ATTEMPTS } : {};
+    try {
+      if (!seg.eventId) {
+        seg.eventId = await this.sender.send(this.roomId, "m.room.message", content, `${this.key}.s${index}`, opts);
+        if (index === 0) this.onFirstVisible?.();
+      } else {
+        const suffix = final ? "final" : `e${++seg.edits}`;
+        await this.sender.send(this.roomId, "m.room.message", editContent(seg.eventId, content), `${this.key}.s${index}.${suffix}`, opts);
+      }
+      this.eventsSent++;
+      this.pacer.onSuccess();
+      seg.shown = markdown;
+    } catch (err) {
+      // Intermediate edits may be lost (the next one carries everything);
+      // a lost final is logged loudly.
+      this.logger.error({ err, room_id: this.roomId, final }, "could not publish answer text");
+      seg.shown = markdown;
+    } finally {
+      this.lastPublish = Date.now();
+    }
+  }
+}

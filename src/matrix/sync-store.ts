@@ -1,0 +1,77 @@
+import { MemoryStore, SyncAccumulator, type ISyncResponse } from "matrix-js-sdk";
+import type { ISavedSync } from "matrix-js-sdk/lib/store/index.js";
+
+/** Where the accumulated sync is kept between runs (the store's kv table). */
+export interface SyncPersistence {
+  load(): string | undefined;
+  save(json: string): void;
+}
+
+/**
+ * matrix-js-sdk's MemoryStore forgets the sync position, so a restart would
+ * start a fresh initial sync and miss events beyond its timeline limit. This
+ * store feeds every sync into the SDK's SyncAccumulator and persists its JSON,
+ * so `startClient` resumes from the saved `next_batch`. Saves are throttled:
+ * resuming from a slightly older token only replays events, and the handled
+ * event ledger drops the replays.
+ */
+export class PersistentSyncStore extends MemoryStore {
+  private readonly accumulator = new SyncAccumulator();
+  private dirty = false;
+  private lastSave = 0;
+  readonly hadSavedSync: boolean;
+
+  constructor(
+    private readonly persistence: SyncPersistence,
+    private readonly minSaveIntervalMs = 5_000,
+  ) {
+    super();
+    const saved = persistence.load();
+    this.hadSavedSync = false;
+    if (saved) {
+      try {
+        const data = JSON.parse(saved) as ISavedSync;
+        this.accumulator.accumulate(
+          { next_batch: data.nextBatch, rooms: data.roomsData, account_data: { events: data.accountData } } as ISyncResponse,
+          true,
+        );
+        this.hadSavedSync = Boolean(data.nextBatch);
+      } catch {
+        // A corrupt cache is just a cache: start a fresh sync.
+      }
+    }
+  }
+
+  override async setSyncData(syncData: ISyncResponse): Promise<void> {
+    this.accumulator.accumulate(syncData);
+    this.dirty = true;
+  }
+
+  override async getSavedSync(): Promise<ISavedSync | null> {
+    const json = this.accumulator.getJSON();
+    if (!json.nextBatch) return null;
+    return structuredClone(json);
+  }
+
+  override async getSavedSyncToken(): Promise<string | null> {
+    return this.accumulator.getNextBatchToken() || null;
+  }
+
+  override wantsSave(): boolean {
+    return this.dirty && Date.now() - this.lastSave >= this.minSaveIntervalMs;
+  }
+
+  override async save(force = false): Promise<void> {
+    if (!this.dirty && !force) return;
+    this.flush();
+  }
+
+  /** Writes the accumulated sync now (called on shutdown). */
+  flush(): void {
+    const json = this.accumulator.getJSON(true);
+    if (!json.nextBatch) return;
+    this.persistence.save(JSON.stringify(json));
+    this.dirty = false;
+    this.lastSave = Date.now();
+  }
+}
