@@ -11,6 +11,8 @@ import { Dispatcher } from "./core/dispatcher.js";
 import type { AgentId } from "./core/ids.js";
 import type { IncomingEvent } from "./core/incoming.js";
 import { strings } from "./core/strings.js";
+import { startHttpServer, type HttpServer } from "./http/server.js";
+import { appReadiness, type Readiness } from "./http/readiness.js";
 import { createLogger } from "./logger.js";
 import { MatrixChatAdapter } from "./matrix/chat-adapter.js";
 import { attachIntake } from "./matrix/intake.js";
@@ -18,6 +20,8 @@ import { discoverBindings } from "./matrix/reconcile.js";
 import { MatrixSender } from "./matrix/sender.js";
 import { buildClient, resolveSession } from "./matrix/session.js";
 import { PersistentSyncStore } from "./matrix/sync-store.js";
+import { Metrics } from "./observability/metrics.js";
+import { observeAgentPort } from "./observability/observed-agents.js";
 import { KV_KEYS, newChatId, openStore, type Store } from "./store/index.js";
 
 export interface App {
@@ -32,6 +36,11 @@ export interface App {
   /** Resolves once the first sync is done, state is rebuilt and messages flow. */
   ready: Promise<void>;
   isReady(): boolean;
+  /** What /readyz answers: synced, store open, registry loaded. */
+  readiness(): Readiness;
+  metrics: Metrics;
+  /** The health/metrics listener; null when SURFACES_HTTP_ADDR=off. */
+  http: HttpServer | null;
   /** Stops syncing, lets running turns end, flushes state, closes everything. */
   stop(): Promise<void>;
 }
@@ -64,6 +73,19 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   });
   agents.setAgents(endpointsOf(registry.current()));
 
+  let ready = false;
+  let stopped = false;
+  const metrics = new Metrics();
+  const readiness = (): Readiness =>
+    appReadiness({
+      synced: () => ready,
+      stopping: () => stopped,
+      probeStore: () => void store.kv.get("readyz.probe"),
+      registryAgents: () => registry.current().agents.size,
+    });
+  // Up before the first sync so liveness probes pass while a large account syncs.
+  const http = config.httpAddr ? await startHttpServer({ addr: config.httpAddr, logger, readiness, metrics }) : null;
+
   const kv = { get: (k: string) => store.kv.get(k) ?? undefined, set: (k: string, v: string) => store.kv.set(k, v) };
   const creds = { ...config, userId: config.botUserId };
   const session = await resolveSession(creds, kv, logger);
@@ -73,18 +95,33 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   });
   const client = buildClient(creds, session, syncStore, logger);
   let chat: MatrixChatAdapter | undefined;
-  const sender = new MatrixSender(client, logger, { onRateLimited: (room, ms) => chat?.rateLimited(room, ms) });
-  chat = new MatrixChatAdapter(client, sender, logger, { editIntervalMs: config.editIntervalMs });
+  const sender = new MatrixSender(client, logger, {
+    onRateLimited: (room, ms) => {
+      metrics.rateLimited.inc();
+      chat?.rateLimited(room, ms);
+    },
+    onSent: (_room, ms) => metrics.sendLatency.observe(ms / 1000),
+  });
+  chat = new MatrixChatAdapter(client, sender, logger, {
+    editIntervalMs: config.editIntervalMs,
+    onFirstVisible: (ms) => metrics.firstVisible.observe(ms / 1000),
+  });
   const dispatcher = new Dispatcher({
     botUserId: config.botUserId,
     chat,
-    agents,
+    agents: observeAgentPort(agents, metrics),
     store,
     logger,
     idleTimeoutMs: config.turnIdleTimeoutMs,
     newChatId,
     agentsFor: (user) => registry.current().agentsFor(user),
     agentKnown: (id) => registry.current().agent(id) !== undefined,
+  });
+
+  metrics.bindSources({
+    queueDepth: () => dispatcher.queue.totalDepth(),
+    agentIds: () => registry.current().agents.keys(),
+    agents,
   });
 
   agents.onNotify((agentId, chatId, text) => {
@@ -98,7 +135,6 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     });
   });
 
-  let ready = false;
   const enqueue = (ev: IncomingEvent): void => void dispatcher.enqueue(ev);
   const record = (ev: IncomingEvent): boolean =>
     store.inbox.record({ eventId: ev.eventId, roomId: ev.roomId, sender: ev.sender, content: ev, originTs: Date.now() });
@@ -131,7 +167,6 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   await client.startClient({ initialSyncLimit: options.initialSyncLimit ?? 20, lazyLoadMembers: true });
   logger.info({ user_id: config.botUserId, device_id: session.deviceId }, "syncing");
 
-  let stopped = false;
   return {
     config,
     logger,
@@ -143,6 +178,9 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     chat,
     ready: readyPromise,
     isReady: () => ready,
+    readiness,
+    metrics,
+    http,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -153,6 +191,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       registry.close();
       await agents.close();
       store.close();
+      await http?.close();
       logger.info("stopped");
     },
   };
