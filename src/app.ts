@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { SyncState, type MatrixClient } from "matrix-js-sdk";
+import { Filter, SyncState, type MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { createAgentPool } from "./agents/pool.js";
 import type { AppConfig } from "./config/env.js";
@@ -93,6 +93,8 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     load: () => kv.get(KV_KEYS.syncAccumulator),
     save: (json) => kv.set(KV_KEYS.syncAccumulator, json),
   });
+  syncStore.onGap = (roomId) =>
+    logger.warn({ room_id: roomId, limit: SYNC_TIMELINE_LIMIT }, "sync gap: older messages of this room were not replayed");
   const client = buildClient(creds, session, syncStore, logger);
   let chat: MatrixChatAdapter | undefined;
   const sender = new MatrixSender(client, logger, {
@@ -164,7 +166,11 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     client.on("sync" as never, onSync as never);
   });
 
-  await client.startClient({ initialSyncLimit: options.initialSyncLimit ?? 20, lazyLoadMembers: true });
+  await client.startClient({
+    initialSyncLimit: options.initialSyncLimit ?? 20,
+    lazyLoadMembers: true,
+    filter: syncFilter(config.botUserId),
+  });
   logger.info({ user_id: config.botUserId, device_id: session.deviceId }, "syncing");
 
   return {
@@ -195,6 +201,23 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       logger.info("stopped");
     },
   };
+}
+
+/**
+ * Incremental syncs carry at most `timeline.limit` events per room; after a
+ * downtime, a room with more new messages than that comes back "limited" and
+ * the older ones are not replayed. 250 covers long outages of a busy room;
+ * intake logs a warning when a gap still happens.
+ */
+export const SYNC_TIMELINE_LIMIT = 250;
+
+function syncFilter(userId: string): Filter {
+  const filter = new Filter(userId);
+  filter.setDefinition({
+    room: { timeline: { limit: SYNC_TIMELINE_LIMIT }, state: { lazy_load_members: true } },
+    presence: { not_types: ["*"] },
+  });
+  return filter;
 }
 
 /** Rebuilds the room cache from the bindings in room state; never creates a room. */

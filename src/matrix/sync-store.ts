@@ -20,6 +20,8 @@ export class PersistentSyncStore extends MemoryStore {
   private dirty = false;
   private lastSave = 0;
   readonly hadSavedSync: boolean;
+  /** Called when an incremental sync skipped events of a room (timeline limit hit). */
+  onGap?: (roomId: string) => void;
 
   constructor(
     private readonly persistence: SyncPersistence,
@@ -43,6 +45,11 @@ export class PersistentSyncStore extends MemoryStore {
   }
 
   override async setSyncData(syncData: ISyncResponse): Promise<void> {
+    if (this.accumulator.getNextBatchToken()) {
+      for (const [roomId, room] of Object.entries(syncData.rooms?.join ?? {})) {
+        if (room.timeline?.limited) this.onGap?.(roomId);
+      }
+    }
     this.accumulator.accumulate(syncData);
     this.dirty = true;
   }

@@ -1,0 +1,188 @@
+/**
+ * Boots the real application (`start()`) against the shared Synapse with a
+ * fresh bot user, a registry written to a temp dir and real agents.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino, { type Logger } from "pino";
+import { start, type App } from "../../src/app.js";
+import { loadConfig } from "../../src/config/env.js";
+import type { RegisteredUser } from "../../src/dev/synapse.js";
+import { startReferenceAgent, type ReferenceAgent } from "../../src/reference-agent/server.js";
+import { useSynapse } from "./synapse-env.js";
+
+export interface AgentSpec {
+  id: string;
+  /** An already running agent's base URL; default: a new reference agent. */
+  baseUrl?: string;
+  workspace?: string;
+}
+
+export interface BotFixture {
+  app: App;
+  bot: RegisteredUser;
+  dir: string;
+  agents: Map<string, ReferenceAgent>;
+  registryPath: string;
+  env: NodeJS.ProcessEnv;
+  /** Writes the registry again (hot reload picks it up). */
+  writeRegistry(agents: AgentSpec[], users: Record<string, string | string[]>): void;
+  /** Stops the app (agents stay up) and starts it again on the same data dir. */
+  restart(extraEnv?: NodeJS.ProcessEnv): Promise<App>;
+  stop(): Promise<void>;
+}
+
+export interface BotOptions {
+  agents: AgentSpec[];
+  /** Matrix user id → agent id(s). */
+  users: Record<string, string | string[]>;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+/** A quiet logger for tests; SURFACES_TEST_LOG=debug shows the bot's logs. */
+export const testLogger = (): Logger => pino({ level: process.env["SURFACES_TEST_LOG"] ?? "silent" });
+
+export async function startBot(opts: BotOptions): Promise<BotFixture> {
+  const synapse = useSynapse();
+  const bot = await synapse.newUser("bot");
+  await synapse.overrideRateLimit(bot.userId, { messagesPerSecond: 0, burstCount: 0 });
+  const dir = mkdtempSync(join(tmpdir(), "surfaces-e2e-"));
+  const agentsRoot = join(dir, "agents");
+  const agents = new Map<string, ReferenceAgent>();
+  const specs: Array<AgentSpec & { baseUrl: string; workspace: string }> = [];
+  for (const spec of opts.agents) {
+    const workspace = spec.workspace ?? join(agentsRoot, spec.id);
+    mkdirSync(workspace, { recursive: true });
+    let baseUrl = spec.baseUrl;
+    if (!baseUrl) {
+      const agent = await startReferenceAgent({ workspace, logger: testLogger() });
+      agents.set(spec.id, agent);
+      baseUrl = agent.url;
+    }
+    specs.push({ ...spec, baseUrl, workspace });
+  }
+  const registryPath = join(dir, "matrix-agents.yaml");
+  const writeRegistry = (list: AgentSpec[], users: Record<string, string | string[]>): void => {
+    const lines = ["agents:"];
+    for (const a of list) {
+      const known = specs.find((s) => s.id === a.id);
+      const baseUrl = a.baseUrl ?? known?.baseUrl ?? "http://127.0.0.1:9";
+      const workspace = a.workspace ?? known?.workspace ?? join(agentsRoot, a.id);
+      lines.push(`  ${a.id}: { base_url: "${baseUrl}", workspace_path: "${workspace}" }`);
+    }
+    lines.push("user_agents:");
+    for (const [user, ids] of Object.entries(users)) lines.push(`  "${user}": ${JSON.stringify(ids)}`);
+    writeFileSync(registryPath, `${lines.join("\n")}\n`);
+  };
+  writeRegistry(specs, opts.users);
+
+  const env: NodeJS.ProcessEnv = {
+    SURFACES_HOMESERVER_URL: synapse.baseUrl,
+    SURFACES_BOT_USER_ID: bot.userId,
+    SURFACES_ACCESS_TOKEN: bot.accessToken,
+    SURFACES_DEVICE_ID: bot.deviceId,
+    SURFACES_DATA_DIR: join(dir, "data"),
+    SURFACES_REGISTRY_PATH: registryPath,
+    SURFACES_AGENTS_ROOT: agentsRoot,
+    SURFACES_HTTP_ADDR: "off",
+    SURFACES_AGENT_CONNECT_GRACE_MS: "2000",
+    SURFACES_EDIT_INTERVAL_MS: "200",
+    ...opts.env,
+  };
+  const boot = async (extra: NodeJS.ProcessEnv = {}): Promise<App> => {
+    const app = await start(loadConfig({ ...env, ...extra }), { logger: opts.logger ?? testLogger() });
+    await app.ready;
+    return app;
+  };
+  const fixture: BotFixture = {
+    app: await boot(),
+    bot,
+    dir,
+    agents,
+    registryPath,
+    env,
+    writeRegistry,
+    async restart(extra) {
+      await fixture.app.stop();
+      fixture.app = await boot(extra);
+      return fixture.app;
+    },
+    async stop() {
+      await fixture.app.stop();
+      for (const agent of agents.values()) await agent.close();
+    },
+  };
+  return fixture;
+}
+
+export interface Onboarded {
+  spaceId: string;
+  chatRoomId: string;
+  lobbyId: string;
+}
+
+import { fetchRoomMessages, shownMessages, type RawEvent, type ShownMessage } from "./room-messages.js";
+import type { UserClient } from "./user-client.js";
+
+/** Polls `check` until it returns a value (raw API reads are cheap on a local Synapse). */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** The room's state event of `type` as the user sees it, or undefined. */
+export async function roomState(baseUrl: string, token: string, roomId: string, type: string, stateKey = ""): Promise<Record<string, unknown> | undefined> {
+  const res = await fetch(
+    new URL(`/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`, baseUrl),
+    { headers: { Authorization: `Bearer ${token}` } },
+  );
+  return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
+}
+
+/** Messages the bot shows in a room (edits folded in), oldest first. */
+export async function botMessages(baseUrl: string, token: string, roomId: string, bot: string): Promise<ShownMessage[]> {
+  return shownMessages(await fetchRoomMessages(baseUrl, token, roomId)).filter((m) => m.sender === bot);
+}
+
+/** Waits until a bot message matches; returns it. */
+export function waitForBotMessage(
+  baseUrl: string,
+  token: string,
+  roomId: string,
+  bot: string,
+  match: (m: ShownMessage) => boolean,
+  timeoutMs = 30_000,
+): Promise<ShownMessage> {
+  return eventually(`a bot message in ${roomId}`, async () => (await botMessages(baseUrl, token, roomId, bot)).find(match), timeoutMs);
+}
+
+export async function allEvents(baseUrl: string, token: string, roomId: string): Promise<RawEvent[]> {
+  return fetchRoomMessages(baseUrl, token, roomId);
+}
+
+/**
+ * Plays a new user's first minutes: open a room, invite the bot, accept the
+ * Space and first chat room it creates.
+ */
+export async function onboard(user: UserClient, token: string, baseUrl: string, bot: string): Promise<Onboarded> {
+  const { room_id: lobbyId } = await user.client.createRoom({ invite: [bot], name: "lobby" } as never);
+  const spaceId = await user.waitForInvite((r) => r.getType() === "m.space" || r.currentState.getStateEvents("m.room.create", "")?.getContent()["type"] === "m.space", 30_000);
+  await user.joinRoom(spaceId);
+  const chatRoomId = await eventually("the first chat room invite", async () => {
+    for (const room of user.client.getRooms()) {
+      if (room.getMyMembership() !== "invite" || room.roomId === spaceId) continue;
+      await user.joinRoom(room.roomId);
+      const binding = await roomState(baseUrl, token, room.roomId, "org.surfaces.room");
+      if (binding?.["kind"] === "chat") return room.roomId;
+    }
+    return undefined;
+  });
+  return { spaceId, chatRoomId, lobbyId };
+}
