@@ -1,5 +1,6 @@
 import type { AgentId, ChatId, EventId, RoomId, UserId } from "./ids.js";
-import type { Block } from "./agent-port.js";
+import type { Attachment, Block } from "./agent-port.js";
+import type { IncomingFile } from "./incoming.js";
 
 /** What the bot writes into every room it creates (`org.surfaces.room`). */
 export interface RoomBinding {
@@ -61,4 +62,34 @@ export interface ChatPort {
 export interface BindingReader {
   /** The room's `org.surfaces.room` content, or null when it has none or the bot cannot read it. Never throws. */
   readBinding(roomId: RoomId): Promise<RoomBinding | null>;
+}
+
+/** A file the agent asked to send, as the agent described it. */
+export interface OutgoingFile {
+  path: string;
+  name?: string;
+  mime?: string;
+  caption?: string;
+}
+
+/** Why a file could not be taken in or sent; each has its own notice in strings.ts. */
+export type FileRefusal =
+  | { reason: "too_large"; limitBytes: number }
+  | { reason: "outside" | "too_long" | "invalid" | "missing" | "directory" | "not_file" | "empty" | "failed" };
+
+/**
+ * Optional capability: moving files between the chat network and an agent's
+ * workspace. Implemented by `src/matrix/media-port.ts` over `src/files/`; the
+ * core never sees a path on disk or a media URL. Methods never throw: every
+ * failure is a refusal (already logged).
+ */
+export interface MediaPort {
+  /** Copies the user's files into the agent's inbox for `chatId`, all or none. */
+  fetchToWorkspace(
+    agentId: AgentId,
+    chatId: ChatId,
+    files: readonly IncomingFile[],
+  ): Promise<{ ok: true; attachments: Attachment[] } | ({ ok: false; name: string } & FileRefusal)>;
+  /** Uploads a workspace file and posts it in the room. */
+  sendFile(roomId: RoomId, agentId: AgentId, file: OutgoingFile, key: string): Promise<{ ok: true; eventId: EventId } | ({ ok: false } & FileRefusal)>;
 }
