@@ -4,6 +4,7 @@
  * only, never from argv, so it does not show in `ps`.
  */
 import { pino, type Logger } from "pino";
+import type { ProviderConfig } from "./llm-stream.js";
 import { startReferenceAgent, type ReferenceAgent, type ReferenceAgentMode } from "./server.js";
 
 export interface ReferenceAgentCliConfig {
@@ -12,6 +13,8 @@ export interface ReferenceAgentCliConfig {
   workspace: string;
   token?: string;
   mode: ReferenceAgentMode;
+  /** `llm` mode only: from PROVIDER_URL, PROVIDER_MODEL and (secret, env only) PROVIDER_API_KEY. */
+  provider?: ProviderConfig;
 }
 
 const FLAGS = ["port", "host", "workspace", "mode"] as const;
@@ -35,13 +38,25 @@ export function parseReferenceAgentArgs(argv: readonly string[], env: NodeJS.Pro
   const mode = flags.mode ?? env.AGENT_MODE ?? "scripted";
   if (mode !== "scripted" && mode !== "llm") throw new Error(`invalid mode "${mode}" (--mode / AGENT_MODE: scripted or llm)`);
   const token = env.AGENT_TOKEN;
+  const provider = mode === "llm" ? providerFromEnv(env) : undefined;
   return {
     port,
     host: flags.host ?? env.AGENT_HOST ?? "127.0.0.1",
     workspace: flags.workspace ?? env.AGENT_WORKSPACE ?? "/workspace",
     mode,
     ...(token !== undefined && token !== "" && { token }),
+    ...(provider && { provider }),
   };
+}
+
+function providerFromEnv(env: NodeJS.ProcessEnv): ProviderConfig {
+  const url = env.PROVIDER_URL?.trim();
+  const model = env.PROVIDER_MODEL?.trim();
+  const missing = [!url && "PROVIDER_URL", !model && "PROVIDER_MODEL"].filter(Boolean);
+  if (!url || !model) throw new Error(`mode "llm" needs ${missing.join(" and ")} (PROVIDER_API_KEY is optional)`);
+  if (!/^https?:\/\//.test(url)) throw new Error(`invalid PROVIDER_URL "${url}" (expected http:// or https://)`);
+  const apiKey = env.PROVIDER_API_KEY?.trim();
+  return { url, model, ...(apiKey && { apiKey }) };
 }
 
 /** Starts the reference agent; the caller owns signals and calls `close()`. */

@@ -9,6 +9,8 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { PROTOCOL_VERSION } from "../agents/protocol.js";
 import { surfacesVersion } from "../agents/version.js";
+import { createLlmResponder } from "./llm.js";
+import type { ProviderConfig } from "./llm-stream.js";
 import type { Responder } from "./responder.js";
 import { createScriptedResponder } from "./scripted.js";
 import { AgentSession, type ReferenceAgentStats } from "./session.js";
@@ -25,6 +27,8 @@ export interface ReferenceAgentOptions {
   /** When set, the upgrade must carry `Authorization: Bearer <token>`. */
   token?: string;
   mode?: ReferenceAgentMode;
+  /** Required in `llm` mode: the OpenAI-compatible endpoint to stream from. */
+  provider?: ProviderConfig;
   logger: Logger;
 }
 
@@ -42,7 +46,7 @@ export async function startReferenceAgent(opts: ReferenceAgentOptions): Promise<
   const mode = opts.mode ?? "scripted";
   const host = opts.host ?? "127.0.0.1";
   const logger = opts.logger.child({ component: "reference-agent" });
-  const responder = createResponder(mode);
+  const responder = createResponder(mode, opts, logger);
   const stats: ReferenceAgentStats = { connections: 0, messages: [], cancels: [], closedChats: [] };
   const sessions = new Set<AgentSession>();
   const timers = new Set<NodeJS.Timeout>();
@@ -124,10 +128,10 @@ export async function startReferenceAgent(opts: ReferenceAgentOptions): Promise<
   };
 }
 
-function createResponder(mode: ReferenceAgentMode): Responder {
+function createResponder(mode: ReferenceAgentMode, opts: ReferenceAgentOptions, logger: Logger): Responder {
   if (mode === "scripted") return createScriptedResponder();
-  // Seam for the later task: an OpenAI-compatible streaming responder behind the same interface.
-  throw new Error('reference agent mode "llm" is not implemented yet; use "scripted"');
+  if (!opts.provider) throw new Error('reference agent mode "llm" needs a provider (PROVIDER_URL, PROVIDER_MODEL)');
+  return createLlmResponder({ provider: opts.provider, workspace: opts.workspace, logger });
 }
 
 function reject(socket: Duplex, status: number, text: string): void {
