@@ -70,6 +70,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     logger: logger.child({ component: "agents" }),
     connectGraceMs: config.agentConnectGraceMs,
     idleTimeoutMs: config.turnIdleTimeoutMs,
+    confirmTimeoutMs: config.confirmTimeoutMs,
   });
   agents.setAgents(endpointsOf(registry.current()));
 
@@ -118,6 +119,8 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     newChatId,
     agentsFor: (user) => registry.current().agentsFor(user),
     agentKnown: (id) => registry.current().agent(id) !== undefined,
+    confirmTimeoutMs: config.confirmTimeoutMs,
+    editIntervalMs: config.editIntervalMs,
   });
 
   metrics.bindSources({
@@ -193,6 +196,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       client.stopClient();
       await Promise.race([dispatcher.queue.drain(), new Promise((r) => setTimeout(r, 10_000))]);
       chat.stop();
+      dispatcher.confirmations.stop();
       syncStore.flush();
       registry.close();
       await agents.close();

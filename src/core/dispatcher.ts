@@ -9,7 +9,9 @@ import { decide, type Action, type RoomContext } from "./routing.js";
 import { strings } from "./strings.js";
 import { TurnRunner } from "./turn-runner.js";
 import { spaceNameFor, welcomeUser } from "./onboarding.js";
-import { CommandHandler } from "./commands/handler.js";
+import { CommandHandler, URGENT_COMMANDS } from "./commands/handler.js";
+import { parseCommand } from "./commands/parse.js";
+import { Confirmations } from "./confirmations.js";
 
 export interface DispatcherDeps {
   botUserId: UserId;
@@ -21,6 +23,10 @@ export interface DispatcherDeps {
   newChatId: () => ChatId;
   agentsFor(user: UserId): AgentId[];
   agentKnown(agentId: AgentId): boolean;
+  /** An unanswered question (`!clear`, `!archive`, agent `confirm`) is a no after this; default 5 min. */
+  confirmTimeoutMs?: number;
+  /** Shown by `!settings`; default 1 s. */
+  editIntervalMs?: number;
 }
 
 /**
@@ -31,6 +37,7 @@ export interface DispatcherDeps {
 export class Dispatcher {
   readonly queue = new KeyedQueue();
   readonly turns: TurnRunner;
+  readonly confirmations: Confirmations;
   private readonly commands: CommandHandler;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -40,14 +47,22 @@ export class Dispatcher {
       logger: deps.logger,
       idleTimeoutMs: deps.idleTimeoutMs,
       onForwarded: (eventId, turnId) => deps.store.inbox.setStatus(eventId, "forwarded", turnId),
+      onConfirm: (turn, confirmId, prompt) => this.confirmations.askAgent(turn, confirmId, prompt),
+      onTurnEnded: (turn) => this.confirmations.turnEnded(turn),
     });
-    this.commands = new CommandHandler({ ...deps, turns: this.turns });
+    const confirmTimeoutMs = deps.confirmTimeoutMs ?? 5 * 60_000;
+    this.confirmations = new Confirmations({ ...deps, timeoutMs: confirmTimeoutMs });
+    const limits = { editIntervalMs: deps.editIntervalMs ?? 1000, idleTimeoutMs: deps.idleTimeoutMs, confirmTimeoutMs };
+    this.commands = new CommandHandler({ ...deps, turns: this.turns, limits }, this.confirmations);
   }
 
   /** Queues an event; resolves when it has been handled (never rejects). */
   enqueue(event: IncomingEvent): Promise<void> {
     // Invites are serialised per user so two quick invites cannot build two Spaces.
-    const key = event.kind === "invite" ? `user:${event.sender}` : `room:${event.roomId}`;
+    // Answers to questions and stops skip the room's queue: the turn they are
+    // about may be the task running in it, waiting for exactly this answer.
+    const key =
+      event.kind === "invite" ? `user:${event.sender}` : isUrgent(event) ? `urgent:${event.roomId}` : `room:${event.roomId}`;
     return this.queue.run(key, () => this.handle(event));
   }
 
@@ -110,7 +125,9 @@ export class Dispatcher {
 
   private async forward(event: IncomingEvent, room: RoomRecord | undefined, log: Logger): Promise<void> {
     if (event.kind !== "message" || !room?.agentId || !room.chatId) return;
-    if (!this.deps.agentKnown(room.agentId)) {
+    // A binding names its agent; the registry decides whether the owner may
+    // still use it (a look-alike binding cannot borrow someone else's agent).
+    if (!this.deps.agentKnown(room.agentId) || !this.deps.agentsFor(room.owner).includes(room.agentId)) {
       log.warn({ agent_id: room.agentId }, "room's agent left the registry");
       await this.deps.chat.sendNotice(event.roomId, strings.agentNotInRegistry(room.agentId), `gone.${event.eventId}`);
       return;
@@ -147,6 +164,13 @@ export class Dispatcher {
     const text = hasSpace ? strings.lobbyPointer(spaceNameFor(event.sender)) : strings.roomUnknown;
     await this.deps.chat.sendNotice(event.roomId, text, `unknown.${event.eventId}`);
   }
+}
+
+function isUrgent(event: IncomingEvent): boolean {
+  if (event.kind === "reaction") return true;
+  if (event.kind !== "message") return false;
+  const command = parseCommand(event.text);
+  return command !== null && URGENT_COMMANDS.has(command.name);
 }
 
 function contextOf(room: RoomRecord | undefined): RoomContext {

@@ -102,6 +102,10 @@ export function homeserverYaml(input: SynapseConfigInput): string {
     suppress_key_server_warning: true,
     report_stats: false,
     presence: { enabled: false },
+    // Synapse replays a cached /sync answer for identical requests made within
+    // this window; a bot restarted on a fresh database would then get a stale
+    // initial sync. Tests restart bots within seconds, so no caching here.
+    caches: { sync_response_cache_duration: 0 },
     url_preview_enabled: false,
     ...(input.defaultRateLimits ? {} : unlimitedRateLimits()),
   };

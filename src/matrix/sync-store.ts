@@ -47,7 +47,8 @@ export class PersistentSyncStore extends MemoryStore {
   override async setSyncData(syncData: ISyncResponse): Promise<void> {
     if (this.accumulator.getNextBatchToken()) {
       for (const [roomId, room] of Object.entries(syncData.rooms?.join ?? {})) {
-        if (room.timeline?.limited) this.onGap?.(roomId);
+        // A room seen for the first time comes "limited" too; only a known room has a gap.
+        if (room.timeline?.limited && this.accumulator.getJSON().roomsData.join[roomId]) this.onGap?.(roomId);
       }
     }
     this.accumulator.accumulate(syncData);
