@@ -60,6 +60,7 @@ export const envSchema = z.object({
   SURFACES_TURN_IDLE_TIMEOUT_MS: wholeNumber(1).default(120_000),
   SURFACES_EDIT_INTERVAL_MS: wholeNumber(1).default(1_000),
   SURFACES_AGENT_CONNECT_GRACE_MS: wholeNumber(1).default(5_000),
+  SURFACES_CONFIRM_TIMEOUT_MS: wholeNumber(1).default(300_000),
   SURFACES_HTTP_ADDR: httpAddr.default({ host: "127.0.0.1", port: 9464 }),
   SURFACES_MAX_FILE_BYTES: wholeNumber(1).optional(),
   // uid/gid 0 (root) is a legitimate owner, so these allow 0.
@@ -85,6 +86,7 @@ export const ENV_TO_KEY = {
   SURFACES_TURN_IDLE_TIMEOUT_MS: "turnIdleTimeoutMs",
   SURFACES_EDIT_INTERVAL_MS: "editIntervalMs",
   SURFACES_AGENT_CONNECT_GRACE_MS: "agentConnectGraceMs",
+  SURFACES_CONFIRM_TIMEOUT_MS: "confirmTimeoutMs",
   SURFACES_HTTP_ADDR: "httpAddr",
   SURFACES_MAX_FILE_BYTES: "maxFileBytes",
   SURFACES_FILE_UID: "fileUid",

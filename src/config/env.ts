@@ -30,6 +30,8 @@ export interface AppConfig {
   readonly turnIdleTimeoutMs: number;
   readonly editIntervalMs: number;
   readonly agentConnectGraceMs: number;
+  /** An unanswered `!yes`/`!no` question (and an agent's `confirm`) counts as no after this. */
+  readonly confirmTimeoutMs: number;
   /** null when SURFACES_HTTP_ADDR=off. */
   readonly httpAddr: HttpAddr | null;
   /** Unset: use the homeserver's upload limit, learned at runtime. */
@@ -109,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     turnIdleTimeoutMs: e.SURFACES_TURN_IDLE_TIMEOUT_MS,
     editIntervalMs: e.SURFACES_EDIT_INTERVAL_MS,
     agentConnectGraceMs: e.SURFACES_AGENT_CONNECT_GRACE_MS,
+    confirmTimeoutMs: e.SURFACES_CONFIRM_TIMEOUT_MS,
     httpAddr: e.SURFACES_HTTP_ADDR,
     ...(e.SURFACES_MAX_FILE_BYTES !== undefined && { maxFileBytes: e.SURFACES_MAX_FILE_BYTES }),
     ...(e.SURFACES_FILE_UID !== undefined && { fileUid: e.SURFACES_FILE_UID }),

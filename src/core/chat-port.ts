@@ -56,6 +56,12 @@ export interface ChatPort {
   writeBinding(roomId: RoomId, binding: RoomBinding): Promise<void>;
   /** Invites a user (ignores "already in the room"). */
   invite(roomId: RoomId, user: UserId): Promise<void>;
+  /** Sets the room's display name. May reject. */
+  rename(roomId: RoomId, name: string): Promise<void>;
+  /** Lists a room in a Space, or takes it out (`present: false`). May reject. */
+  setSpaceChild(spaceId: RoomId, roomId: RoomId, present: boolean): Promise<void>;
+  /** A link that opens the room in the user's client. */
+  roomLink(roomId: RoomId): string;
 }
 
 /** Optional capability: read a room's binding back from the homeserver (targeted recovery). */

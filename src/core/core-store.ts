@@ -20,6 +20,25 @@ export interface RoomRecord {
 
 export type InboxStatus = "pending" | "forwarded" | "done" | "ignored";
 
+export interface SavedContext {
+  owner: UserId;
+  name: string;
+  chatId: ChatId;
+  agentId: AgentId;
+  savedAt: number;
+}
+
+/** A question waiting for the owner's `!yes` / `!no` (at most one per room). */
+export interface PendingQuestion {
+  roomId: RoomId;
+  kind: "clear" | "archive" | "confirm";
+  turnId: TurnId | null;
+  confirmId: string | null;
+  agentId: AgentId | null;
+  promptEventId: EventId | null;
+  expiresAt: number;
+}
+
 /**
  * The part of the store the core uses (implemented by `src/store/`).
  * All methods are synchronous and may throw only on a broken database.
@@ -41,6 +60,20 @@ export interface CoreStore {
     setChatId(roomId: RoomId, chatId: ChatId): void;
     setArchived(roomId: RoomId): void;
     rename(roomId: RoomId, name: string): void;
+  };
+  savedContexts: {
+    save(ctx: Omit<SavedContext, "savedAt"> & { savedAt?: number }): void;
+    get(owner: UserId, name: string): SavedContext | undefined;
+    list(owner: UserId): SavedContext[];
+  };
+  pending: {
+    set(p: PendingQuestion): void;
+    /** Passing `now` hides questions that expired at or before it. */
+    get(roomId: RoomId, now?: number): PendingQuestion | undefined;
+    /** Deletes the room's question and returns it if still live at `now`. */
+    take(roomId: RoomId, now?: number): PendingQuestion | undefined;
+    delete(roomId: RoomId): boolean;
+    byPromptEvent(eventId: EventId, now?: number): PendingQuestion | undefined;
   };
   inbox: {
     setStatus(eventId: EventId, status: InboxStatus, turnId?: TurnId): void;

@@ -30,4 +30,78 @@ export const strings = {
   unknownCommand: (name: string) => `Unknown command \`!${name}\`. Type \`!help\` for the list.`,
   internalError: "⚠️ Something went wrong on my side while handling that. It has been logged.",
   turnInterrupted: "⚠️ I was restarted while answering your previous message; that answer was cut short.",
+
+  // Commands (src/core/commands/).
+  chatRoomOnly: (name: string) => `\`!${name}\` works in one of your chat rooms, not here.`,
+  roomIsArchived: (name: string) => `This chat is archived, so \`!${name}\` does nothing here. Use \`!new\` for a new chat.`,
+  usage: (usage: string) => `Usage: \`${usage}\``,
+  noSpaceYet: "You don't have a Space yet. Invite me to a room and I'll make you one.",
+  noAgent: "The operator has not given you any agent, so I can't open a chat.",
+  newChatCreated: (name: string, link: string, agentId: string) =>
+    `New chat [${name}](${link}) with **${agentId}** — I invited you; it is in your Space.`,
+  renamed: (name: string) => `Renamed this room to **${name}**.`,
+  chatsHeader: (n: number) => (n === 0 ? "You have no active chat rooms. `!new` makes one." : `Your chat rooms (${n}):`),
+  chatsLine: (name: string, link: string, agentId: string, here: boolean) =>
+    `- [${name}](${link}) — ${agentId}${here ? " _(this room)_" : ""}`,
+  contextInfo: (agentId: string, chatId: string) => `This room talks to **${agentId}**, conversation \`${chatId}\`.`,
+  savedHeader: (n: number) => (n === 0 ? "No saved contexts yet (`!save <name>`)." : "Saved contexts:"),
+  savedLine: (name: string, agentId: string, chatId: string) => `- **${name}** — ${agentId}, \`${chatId}\``,
+  saved: (name: string) => `Saved this conversation as **${name}**. \`!load ${name}\` in a room of the same agent brings it back.`,
+  noSuchSaved: (name: string) => `No saved context named **${name}**. \`!context\` lists yours.`,
+  savedOtherAgent: (name: string, savedAgent: string, roomAgent: string) =>
+    `**${name}** belongs to agent **${savedAgent}**, but this room talks to **${roomAgent}**. Load it in a room of ${savedAgent}.`,
+  alreadyLoaded: (name: string) => `This room already holds **${name}**.`,
+  loaded: (name: string, chatId: string) => `Switched this room to **${name}** (conversation \`${chatId}\`).`,
+  agentsHeader: "Your agents (✅ = used for new rooms):",
+  agentLine: (agentId: string, selected: boolean, status: string) => `- ${selected ? "✅" : "▫️"} **${agentId}** — ${status}`,
+  agentHint: "`!agent <id>` picks the one for new rooms; existing rooms keep their agent.",
+  agentSelected: (agentId: string) => `New rooms will use **${agentId}**. Existing rooms keep their agent.`,
+  agentNotYours: (agentId: string) => `**${agentId}** is not one of your agents. \`!agent\` lists them.`,
+  agentStatus: { connected: "connected", connecting: "connecting", unavailable: "unreachable" } as Record<string, string>,
+  settings: (s: {
+    user: string;
+    agent: string;
+    agents: number;
+    space: string;
+    chats: number;
+    archived: number;
+    editIntervalMs: number;
+    idleTimeoutMs: number;
+    confirmTimeoutMs: number;
+  }) =>
+    [
+      "**Settings** (read-only)",
+      `- user: ${s.user}`,
+      `- agent for new rooms: **${s.agent}** (of ${s.agents})`,
+      `- Space: ${s.space}`,
+      `- chat rooms: ${s.chats} active, ${s.archived} archived`,
+      `- answers are edited at most every ${formatDuration(s.editIntervalMs)}`,
+      `- a silent agent is given up after ${formatDuration(s.idleTimeoutMs)}`,
+      `- questions expire after ${formatDuration(s.confirmTimeoutMs)}`,
+    ].join("\n"),
+  nothingRunning: "Nothing is running here.",
+
+  // Confirmations (src/core/confirmations.ts).
+  confirmClear: (ms: number) =>
+    `Start this room's conversation afresh? The agent forgets it. Reply \`!yes\` / \`!no\` or react ✅ / ❌ (expires in ${formatDuration(ms)}).`,
+  confirmArchive: (ms: number) =>
+    `Archive this room? I'll take it out of your Space and stop answering here. Reply \`!yes\` / \`!no\` or react ✅ / ❌ (expires in ${formatDuration(ms)}).`,
+  agentAsks: (agentId: string, prompt: string, ms: number) =>
+    `❓ **${agentId}** asks: ${prompt}\n\nReply \`!yes\` / \`!no\` or react ✅ / ❌ (no answer in ${formatDuration(ms)} counts as no).`,
+  nothingPending: "There is no question waiting for an answer here.",
+  cleared: (chatId: string) => `Done — this room starts a fresh conversation (\`${chatId}\`).`,
+  archived: "Archived. This room has left your Space and I no longer answer here.",
+  confirmApproved: "✅ Approved.",
+  confirmRefused: "❌ Refused.",
+  cancelled: "Cancelled; nothing changed.",
+  questionExpired: (kind: "clear" | "archive" | "confirm") =>
+    kind === "confirm" ? "⌛ No answer in time, so that counts as no." : "⌛ No answer in time; nothing changed.",
 } as const;
+
+/** "5 minutes", "90 s", "200 ms": short and readable in a chat line. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms % 60_000 === 0) return ms === 60_000 ? "1 minute" : `${ms / 60_000} minutes`;
+  if (ms < 120_000) return `${Math.round(ms / 100) / 10} s`;
+  return `${Math.round(ms / 60_000)} minutes`;
+}

@@ -34,6 +34,8 @@ export interface TurnRunnerDeps {
   onForwarded(eventId: EventId, turnId: TurnId): void;
   /** Called with each `confirm` request so the owner can be asked. */
   onConfirm?(turn: ActiveTurn, confirmId: string, prompt: string): Promise<void>;
+  /** Called once a turn is over, however it ended (drops a question it left open). */
+  onTurnEnded?(turn: ActiveTurn): void;
 }
 
 /**
@@ -93,6 +95,7 @@ export class TurnRunner {
       }
     } finally {
       this.active.delete(input.roomId);
+      this.deps.onTurnEnded?.(turn);
       chat.setTyping(input.roomId, false);
     }
   }

@@ -100,6 +100,10 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
     await this.rateLimited429(() => this.client.setRoomName(roomId, name));
   }
 
+  roomLink(roomId: RoomId): string {
+    return `https://matrix.to/#/${encodeURIComponent(roomId)}`;
+  }
+
   async invite(roomId: RoomId, user: UserId): Promise<void> {
     try {
       await this.rateLimited429(() => this.client.invite(roomId, user));

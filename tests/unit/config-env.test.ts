@@ -32,6 +32,7 @@ describe("loadConfig", () => {
       turnIdleTimeoutMs: 120_000,
       editIntervalMs: 1_000,
       agentConnectGraceMs: 5_000,
+      confirmTimeoutMs: 300_000,
       httpAddr: { host: "127.0.0.1", port: 9464 },
       fileMode: 0o644,
     });

@@ -1,49 +1,83 @@
-import type { Logger } from "pino";
-import type { AgentPort } from "../agent-port.js";
-import type { ChatPort } from "../chat-port.js";
-import type { CoreStore, RoomRecord } from "../core-store.js";
-import type { AgentId, ChatId, UserId } from "../ids.js";
-import type { IncomingEvent } from "../incoming.js";
+import type { RoomRecord } from "../core-store.js";
+import { isStopReaction, type Confirmations } from "../confirmations.js";
 import { strings } from "../strings.js";
-import type { TurnRunner } from "../turn-runner.js";
-import type { ParsedCommand } from "./parse.js";
+import { agentCommand, settings } from "./agents.js";
+import { loadContext, saveContext, showContext } from "./contexts.js";
+import { isChatRoom, type CommandContext, type CommandDeps, type MessageEvent, type ReactionEvent } from "./deps.js";
 import { helpText } from "./help.js";
+import type { ParsedCommand } from "./parse.js";
+import { listChats, newChat, rename } from "./rooms.js";
 
-export interface CommandDeps {
-  chat: ChatPort;
-  agents: AgentPort;
-  store: CoreStore;
-  logger: Logger;
-  turns: TurnRunner;
-  newChatId: () => ChatId;
-  agentsFor(user: UserId): AgentId[];
-}
+export type { CommandDeps } from "./deps.js";
 
-type MessageEvent = Extract<IncomingEvent, { kind: "message" }>;
-type ReactionEvent = Extract<IncomingEvent, { kind: "reaction" }>;
+type Command = (deps: CommandDeps, ctx: CommandContext) => Promise<void>;
 
-/** Runs `!commands` for the room's owner. */
+/** Commands that answer a question or stop a turn: they must not wait behind the room's running turn. */
+export const URGENT_COMMANDS: ReadonlySet<string> = new Set(["yes", "no", "stop"]);
+
+/**
+ * Runs `!commands` for the room's owner (routing has already checked who
+ * sent them) and the owner's reactions.
+ */
 export class CommandHandler {
-  constructor(private readonly deps: CommandDeps) {}
+  private readonly table: Record<string, Command>;
+
+  constructor(
+    private readonly deps: CommandDeps,
+    private readonly confirmations: Confirmations,
+  ) {
+    const ask = (kind: "clear" | "archive", name: string): Command => (_d, ctx) => this.askRoomChange(kind, name, ctx);
+    const answer = (approved: boolean): Command => (_d, ctx) =>
+      this.confirmations.answer(ctx.event.roomId, approved, `cmd.${ctx.event.eventId}`);
+    this.table = {
+      help: (_d, ctx) => ctx.reply(helpText).then(() => undefined),
+      new: newChat,
+      rename,
+      chats: listChats,
+      context: showContext,
+      save: saveContext,
+      load: loadContext,
+      agent: agentCommand,
+      agents: agentCommand,
+      settings,
+      clear: ask("clear", "clear"),
+      reset: ask("clear", "reset"),
+      archive: ask("archive", "archive"),
+      yes: answer(true),
+      no: answer(false),
+      stop: async (d, ctx) => {
+        if (!d.turns.stop(ctx.event.roomId)) await ctx.reply(strings.nothingRunning);
+      },
+    };
+  }
 
   async run(command: ParsedCommand, event: MessageEvent, room: RoomRecord | undefined): Promise<void> {
-    const { chat } = this.deps;
     const key = `cmd.${event.eventId}`;
-    switch (command.name) {
-      case "help":
-        await chat.sendNotice(event.roomId, helpText, key);
-        return;
-      case "stop":
-        if (!this.deps.turns.stop(event.roomId)) await chat.sendNotice(event.roomId, "Nothing is running here.", key);
-        return;
-      default:
-        void room;
-        await chat.sendNotice(event.roomId, strings.unknownCommand(command.name), key);
+    const ctx: CommandContext = {
+      event,
+      args: command.args,
+      room,
+      reply: (text) => this.deps.chat.sendNotice(event.roomId, text, key),
+    };
+    const handler = Object.hasOwn(this.table, command.name) ? this.table[command.name] : undefined;
+    if (!handler) return void (await ctx.reply(strings.unknownCommand(command.name.slice(0, 32))));
+    this.deps.logger.debug({ room_id: event.roomId, command: command.name }, "command");
+    await handler(this.deps, ctx);
+  }
+
+  /** ✅ / ❌ on a question's prompt answer it; ⏹ on the streaming answer stops it. */
+  async react(event: ReactionEvent, room: RoomRecord | undefined): Promise<void> {
+    void room;
+    if (await this.confirmations.react(event.roomId, event.targetEventId, event.key, `react.${event.eventId}`)) return;
+    if (isStopReaction(event.key)) {
+      const turn = this.deps.turns.activeIn(event.roomId);
+      if (turn && turn.reply.firstEventId() === event.targetEventId) this.deps.turns.stop(event.roomId);
     }
   }
 
-  async react(event: ReactionEvent, room: RoomRecord | undefined): Promise<void> {
-    void room;
-    if (event.key.startsWith("⏹")) this.deps.turns.stop(event.roomId);
+  private async askRoomChange(kind: "clear" | "archive", name: string, ctx: CommandContext): Promise<void> {
+    if (!isChatRoom(ctx.room)) return void (await ctx.reply(strings.chatRoomOnly(name)));
+    if (ctx.room.archived) return void (await ctx.reply(strings.roomIsArchived(name)));
+    await this.confirmations.askRoomChange(kind, ctx.room.roomId, `cmd.${ctx.event.eventId}`);
   }
 }

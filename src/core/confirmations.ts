@@ -1,0 +1,155 @@
+import type { Logger } from "pino";
+import type { AgentPort } from "./agent-port.js";
+import type { ChatPort } from "./chat-port.js";
+import { archiveRoom, clearRoom } from "./commands/lifecycle.js";
+import type { CoreStore, PendingQuestion } from "./core-store.js";
+import type { ChatId, EventId, RoomId } from "./ids.js";
+import { strings } from "./strings.js";
+import type { ActiveTurn } from "./turn-runner.js";
+
+export interface ConfirmationsDeps {
+  chat: ChatPort;
+  store: CoreStore;
+  agents: AgentPort;
+  logger: Logger;
+  newChatId: () => ChatId;
+  /** An unanswered question counts as "no" after this (default 5 minutes). */
+  timeoutMs: number;
+  now?: () => number;
+}
+
+const VARIATION_SELECTORS = /[\ufe0e\ufe0f]/gu;
+
+/** ✅ → true, ❌ → false, anything else → null (keys may carry a variation selector). */
+export function reactionAnswer(key: string): boolean | null {
+  const k = key.replace(VARIATION_SELECTORS, "").trim();
+  if (k === "✅") return true;
+  if (k === "❌") return false;
+  return null;
+}
+
+/** ⏹ (with or without a variation selector). */
+export const isStopReaction = (key: string): boolean => key.replace(VARIATION_SELECTORS, "").trim() === "⏹";
+
+/**
+ * The questions the owner answers with `!yes` / `!no` or ✅ / ❌: a `!clear`,
+ * an `!archive`, or an agent's `confirm`. One per room (a new one replaces
+ * the old); kept in the store and timed out here, where silence means no.
+ */
+export class Confirmations {
+  private readonly timers = new Map<RoomId, NodeJS.Timeout>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ConfirmationsDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  get timeoutMs(): number {
+    return this.deps.timeoutMs;
+  }
+
+  /** `!clear` / `!archive`: asks before doing anything. */
+  async askRoomChange(kind: "clear" | "archive", roomId: RoomId, key: string): Promise<void> {
+    const ms = this.deps.timeoutMs;
+    const text = kind === "clear" ? strings.confirmClear(ms) : strings.confirmArchive(ms);
+    const promptEventId = await this.deps.chat.sendNotice(roomId, text, key);
+    this.put({ roomId, kind, turnId: null, confirmId: null, agentId: null, promptEventId, expiresAt: this.now() + ms });
+  }
+
+  /** An agent's `confirm` frame: the owner is asked; the turn waits for the answer. */
+  async askAgent(turn: ActiveTurn, confirmId: string, prompt: string): Promise<void> {
+    const ms = this.deps.timeoutMs;
+    const key = `t.${turn.turnId}.confirm.${confirmId}`;
+    const promptEventId = await this.deps.chat.sendText(turn.roomId, strings.agentAsks(turn.agentId, prompt, ms), key);
+    this.put({
+      roomId: turn.roomId,
+      kind: "confirm",
+      turnId: turn.turnId,
+      confirmId,
+      agentId: turn.agentId,
+      promptEventId,
+      expiresAt: this.now() + ms,
+    });
+  }
+
+  /** `!yes` / `!no` in the room. */
+  async answer(roomId: RoomId, approved: boolean, key: string): Promise<void> {
+    this.clearTimer(roomId);
+    const question = this.deps.store.pending.take(roomId, this.now());
+    if (!question) {
+      await this.deps.chat.sendNotice(roomId, strings.nothingPending, key);
+      return;
+    }
+    this.deps.logger.info({ room_id: roomId, kind: question.kind, approved }, "question answered");
+    switch (question.kind) {
+      case "confirm":
+        this.tellAgent(question, approved);
+        await this.deps.chat.sendNotice(roomId, approved ? strings.confirmApproved : strings.confirmRefused, key);
+        return;
+      case "clear":
+      case "archive":
+        if (!approved) return void (await this.deps.chat.sendNotice(roomId, strings.cancelled, key));
+        if (question.kind === "clear") await clearRoom(this.deps, roomId, key);
+        else await archiveRoom(this.deps, roomId, key);
+        return;
+    }
+  }
+
+  /** A reaction in the room: ✅ / ❌ on a live question's prompt answers it; anything else is ignored. */
+  async react(roomId: RoomId, targetEventId: EventId, reactionKey: string, key: string): Promise<boolean> {
+    const approved = reactionAnswer(reactionKey);
+    if (approved === null) return false;
+    const question = this.deps.store.pending.byPromptEvent(targetEventId, this.now());
+    if (!question || question.roomId !== roomId) return false;
+    await this.answer(roomId, approved, key);
+    return true;
+  }
+
+  /** A turn ended: a confirm it left unanswered is no longer a question. */
+  turnEnded(turn: ActiveTurn): void {
+    const question = this.deps.store.pending.get(turn.roomId);
+    if (question?.kind === "confirm" && question.turnId === turn.turnId) {
+      this.deps.store.pending.delete(turn.roomId);
+      this.clearTimer(turn.roomId);
+    }
+  }
+
+  /** Stops every timer (shutdown). Questions stay in the store and still expire by their time. */
+  stop(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private put(question: PendingQuestion): void {
+    const previous = this.deps.store.pending.take(question.roomId, this.now());
+    // A replaced agent question must not leave its turn waiting.
+    if (previous?.kind === "confirm") this.tellAgent(previous, false);
+    this.deps.store.pending.set(question);
+    this.clearTimer(question.roomId);
+    const timer = setTimeout(() => void this.expire(question), this.deps.timeoutMs);
+    timer.unref();
+    this.timers.set(question.roomId, timer);
+  }
+
+  private async expire(question: PendingQuestion): Promise<void> {
+    this.timers.delete(question.roomId);
+    const current = this.deps.store.pending.get(question.roomId);
+    if (!current || current.promptEventId !== question.promptEventId) return;
+    this.deps.store.pending.delete(question.roomId);
+    this.deps.logger.info({ room_id: question.roomId, kind: question.kind }, "question expired; taken as no");
+    if (question.kind === "confirm") this.tellAgent(question, false);
+    await this.deps.chat
+      .sendNotice(question.roomId, strings.questionExpired(question.kind), `expired.${question.promptEventId}`)
+      .catch((err: unknown) => this.deps.logger.error({ err, room_id: question.roomId }, "could not announce expiry"));
+  }
+
+  private tellAgent(q: PendingQuestion, approved: boolean): void {
+    if (q.agentId && q.turnId && q.confirmId) this.deps.agents.confirmResult(q.agentId, q.turnId, q.confirmId, approved);
+  }
+
+  private clearTimer(roomId: RoomId): void {
+    const t = this.timers.get(roomId);
+    if (t) clearTimeout(t);
+    this.timers.delete(roomId);
+  }
+}
