@@ -1,0 +1,102 @@
+/**
+ * The homeserver's media repository over plain fetch, so bodies stream both
+ * ways: download through the authenticated media API (Synapse ≥ 1.120 serves
+ * new media only there), upload through /_matrix/media/v3/upload.
+ */
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { Logger } from "pino";
+
+export interface MediaHttpOptions {
+  homeserverUrl: string;
+  accessToken: () => string | null;
+  logger: Logger;
+  fetch?: typeof fetch;
+}
+
+/** Used when the homeserver does not say (Synapse's default max_upload_size). */
+export const FALLBACK_UPLOAD_LIMIT = 50 * 1024 * 1024;
+
+export class MediaHttpError extends Error {
+  override readonly name = "MediaHttpError";
+  constructor(
+    readonly status: number,
+    readonly errcode: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function parseMxc(uri: string): { server: string; mediaId: string } | null {
+  const m = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(uri);
+  return m?.[1] && m[2] ? { server: m[1], mediaId: m[2] } : null;
+}
+
+export class MediaHttp {
+  private uploadLimit: Promise<number> | null = null;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly opts: MediaHttpOptions) {
+    this.fetch = opts.fetch ?? globalThis.fetch;
+  }
+
+  /** `m.upload.size` from /_matrix/client/v1/media/config, fetched once (a failure is retried next time). */
+  serverUploadLimit(): Promise<number> {
+    this.uploadLimit ??= this.request("GET", "/_matrix/client/v1/media/config")
+      .then(async (res) => {
+        const body = (await res.json()) as { "m.upload.size"?: unknown };
+        const size = body["m.upload.size"];
+        return typeof size === "number" && size > 0 ? size : FALLBACK_UPLOAD_LIMIT;
+      })
+      .catch((err: unknown) => {
+        this.uploadLimit = null;
+        this.opts.logger.warn({ err }, "could not read the homeserver's media config; assuming 50 MiB");
+        return FALLBACK_UPLOAD_LIMIT;
+      });
+    return this.uploadLimit;
+  }
+
+  /** Opens a download; the caller consumes (or destroys) the stream. */
+  async download(mxc: string): Promise<{ body: Readable; length: number | null }> {
+    const parsed = parseMxc(mxc);
+    if (!parsed) throw new MediaHttpError(0, undefined, `not an mxc URI: ${mxc}`);
+    const path = `/_matrix/client/v1/media/download/${encodeURIComponent(parsed.server)}/${encodeURIComponent(parsed.mediaId)}`;
+    const res = await this.request("GET", path);
+    if (!res.body) throw new MediaHttpError(res.status, undefined, "download without a body");
+    const length = Number(res.headers.get("content-length"));
+    return { body: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), length: Number.isFinite(length) && res.headers.has("content-length") ? length : null };
+  }
+
+  /** Streams `size` bytes from `body` to the media repository; resolves with the mxc URI. */
+  async upload(body: Readable, size: number, mime: string, filename: string): Promise<string> {
+    const res = await this.request("POST", `/_matrix/media/v3/upload?filename=${encodeURIComponent(filename)}`, {
+      body: Readable.toWeb(body) as ReadableStream<Uint8Array>,
+      headers: { "Content-Type": mime, "Content-Length": String(size) },
+      duplex: "half", // required by fetch for a stream body
+    } as RequestInit);
+    const json = (await res.json()) as { content_uri?: unknown };
+    if (typeof json.content_uri !== "string") throw new MediaHttpError(res.status, undefined, "upload answer without content_uri");
+    return json.content_uri;
+  }
+
+  private async request(method: string, path: string, init: RequestInit = {}): Promise<Response> {
+    const token = this.opts.accessToken();
+    const res = await this.fetch(new URL(path, this.opts.homeserverUrl), {
+      ...init,
+      method,
+      headers: { ...(init.headers as Record<string, string> | undefined), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    });
+    if (!res.ok) {
+      const text = await res.text().catch(() => "");
+      let errcode: string | undefined;
+      try {
+        errcode = (JSON.parse(text) as { errcode?: string }).errcode;
+      } catch {
+        // not JSON
+      }
+      throw new MediaHttpError(res.status, errcode, `${method} ${path.split("?")[0]} → ${res.status} ${errcode ?? ""}`.trim());
+    }
+    return res;
+  }
+}

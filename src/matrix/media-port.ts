@@ -1,0 +1,153 @@
+/**
+ * The Matrix implementation of the core's MediaPort: user files go from the
+ * media repository into the agent's inbox, agent files go from the workspace
+ * to the media repository and into the room. Bytes stream in both
+ * directions; only a file's first bytes are held, for type detection.
+ */
+import { unlink } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import type { Logger } from "pino";
+import { lookup } from "mime-types";
+import type { Attachment } from "../core/agent-port.js";
+import type { FileRefusal, MediaPort, OutgoingFile } from "../core/chat-port.js";
+import type { AgentId, ChatId, EventId, RoomId } from "../core/ids.js";
+import type { IncomingFile } from "../core/incoming.js";
+import { FileTooLargeError, writeToInbox, type Ownership } from "../files/inbox-writer.js";
+import { safeName } from "../files/names.js";
+import { readHead, sniff, type Sniffed } from "../files/sniff.js";
+import { openWorkspaceFile } from "../files/workspace-file.js";
+import { MediaHttpError, type MediaHttp } from "./media-http.js";
+import type { MatrixSender } from "./sender.js";
+
+export interface MatrixMediaPortDeps {
+  http: MediaHttp;
+  sender: MatrixSender;
+  logger: Logger;
+  /** The agent's workspace on this side (registry `workspace_path`), or undefined when unknown. */
+  workspaceOf(agentId: AgentId): string | undefined;
+  agentsRoot: string;
+  ownership: Ownership;
+  /** SURFACES_MAX_FILE_BYTES; unset = the homeserver's upload limit. */
+  maxFileBytes?: number;
+}
+
+type FetchResult = Awaited<ReturnType<MediaPort["fetchToWorkspace"]>>;
+type SendResult = Awaited<ReturnType<MediaPort["sendFile"]>>;
+
+const UPLOAD_ATTEMPTS = 3;
+
+export class MatrixMediaPort implements MediaPort {
+  constructor(private readonly deps: MatrixMediaPortDeps) {}
+
+  /** The limit both directions obey: the operator's, never above what the homeserver takes. */
+  async limitBytes(): Promise<number> {
+    const server = await this.deps.http.serverUploadLimit();
+    return this.deps.maxFileBytes ?? server;
+  }
+
+  async fetchToWorkspace(agentId: AgentId, chatId: ChatId, files: readonly IncomingFile[]): Promise<FetchResult> {
+    const log = this.deps.logger.child({ agent_id: agentId, chat_id: chatId });
+    const workspacePath = this.deps.workspaceOf(agentId);
+    const written: Attachment[] = [];
+    const absolutes: string[] = [];
+    const fail = async (name: string, refusal: FileRefusal): Promise<FetchResult> => {
+      await Promise.all(absolutes.map((p) => unlink(p).catch(() => undefined))); // all or none
+      return { ok: false, name, ...refusal };
+    };
+    if (!workspacePath) {
+      log.warn("agent has no workspace in the registry; files not delivered");
+      return fail(files[0]?.name ?? "file", { reason: "failed" });
+    }
+    const limit = await this.limitBytes();
+    for (const file of files) {
+      if (file.size !== undefined && file.size > limit) {
+        log.info({ name: file.name, size: file.size, limit }, "user file over the limit; refused before download");
+        return fail(file.name, { reason: "too_large", limitBytes: limit });
+      }
+      try {
+        const { body, length } = await this.deps.http.download(file.source);
+        if (length !== null && length > limit) {
+          body.destroy();
+          log.info({ name: file.name, size: length, limit }, "user file over the limit; refused");
+          return fail(file.name, { reason: "too_large", limitBytes: limit });
+        }
+        const out = await writeToInbox(body, { workspacePath, chatId, name: file.name, maxBytes: limit }, this.deps.ownership);
+        absolutes.push(out.absolute);
+        const mime = file.mime ?? (lookup(file.name) || "application/octet-stream");
+        written.push({ path: out.relative, name: file.name, mime, size: out.size });
+        log.info({ path: out.relative, size: out.size }, "user file written to the inbox");
+      } catch (err) {
+        if (err instanceof FileTooLargeError) {
+          log.info({ name: file.name, limit }, "user file over the limit while streaming; refused");
+          return fail(file.name, { reason: "too_large", limitBytes: limit });
+        }
+        log.error({ err, name: file.name }, "could not fetch the user's file");
+        return fail(file.name, { reason: "failed" });
+      }
+    }
+    return { ok: true, attachments: written };
+  }
+
+  async sendFile(roomId: RoomId, agentId: AgentId, file: OutgoingFile, key: string): Promise<SendResult> {
+    const log = this.deps.logger.child({ agent_id: agentId, room_id: roomId, path: file.path.slice(0, 300) });
+    const workspacePath = this.deps.workspaceOf(agentId);
+    if (!workspacePath) {
+      log.warn("agent has no workspace in the registry; file not sent");
+      return { ok: false, reason: "failed" };
+    }
+    const limit = Math.min(await this.limitBytes(), await this.deps.http.serverUploadLimit());
+    let opened;
+    try {
+      opened = await openWorkspaceFile(file.path, { workspacePath, agentsRoot: this.deps.agentsRoot }, limit);
+    } catch (err) {
+      log.error({ err }, "could not open the agent's file");
+      return { ok: false, reason: "failed" };
+    }
+    if (!opened.ok) {
+      const level = opened.reason === "outside" || opened.reason === "too_long" || opened.reason === "invalid" ? "warn" : "info";
+      log[level]({ reason: opened.reason }, "agent's file refused");
+      return opened.reason === "too_large" ? { ok: false, reason: "too_large", limitBytes: limit } : { ok: false, reason: opened.reason };
+    }
+    const { handle, size, realPath } = opened.file;
+    try {
+      const name = safeName(file.name ?? path.basename(realPath));
+      const sniffed = await sniff(await readHead(handle, size), name, file.mime);
+      const mxc = await this.uploadWithRetry(() => handle.createReadStream({ start: 0, end: size - 1, autoClose: false }), size, sniffed.mime, name, log);
+      const eventId: EventId = await this.deps.sender.send(roomId, "m.room.message", fileContent(mxc, name, size, sniffed, file.caption), key);
+      log.info({ size, mime: sniffed.mime, kind: sniffed.kind }, "agent's file sent");
+      return { ok: true, eventId };
+    } catch (err) {
+      log.error({ err }, "could not send the agent's file");
+      return { ok: false, reason: "failed" };
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  private async uploadWithRetry(
+    stream: () => Readable,
+    size: number,
+    mime: string,
+    name: string,
+    log: Logger,
+  ): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.http.upload(stream(), size, mime, name);
+      } catch (err) {
+        const retryable = err instanceof MediaHttpError ? err.status === 429 || err.status >= 500 : err instanceof TypeError;
+        if (!retryable || attempt >= UPLOAD_ATTEMPTS) throw err;
+        log.debug({ err, attempt }, "upload failed; retrying");
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      }
+    }
+  }
+}
+
+/** Matrix 1.10 content: `filename` always, `body` the caption when there is one. */
+export function fileContent(mxc: string, name: string, size: number, s: Sniffed, caption?: string): Record<string, unknown> {
+  const info: Record<string, unknown> = { mimetype: s.mime, size };
+  if (s.width !== undefined && s.height !== undefined) Object.assign(info, { w: s.width, h: s.height });
+  return { msgtype: `m.${s.kind}`, body: caption?.trim() ? caption : name, filename: name, url: mxc, info };
+}
