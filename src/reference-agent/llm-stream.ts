@@ -142,5 +142,8 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
       } // comments (":") and other fields are ignored
     }
   }
+  // A stream may end without the final newline.
+  const last = (buffer + decoder.decode()).replace(/\r$/, "");
+  if (last.startsWith("data:")) data.push(last.slice(5).replace(/^ /, ""));
   if (data.length > 0) yield data.join("\n");
 }

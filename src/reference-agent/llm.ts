@@ -35,7 +35,7 @@ export function createLlmResponder(opts: LlmResponderOptions): Responder & { his
     // This turn's messages join the history only once the turn ends, so a
     // failed turn leaves no half-finished exchange behind.
     const turn: ChatMessage[] = [{ role: "user", content: userContent(message) }];
-    const usage = { input_tokens: 0, output_tokens: 0 };
+    let usage: { input_tokens: number; output_tokens: number } | undefined;
 
     for (let round = 0; round <= maxRounds; round++) {
       let streamed = "";
@@ -62,8 +62,10 @@ export function createLlmResponder(opts: LlmResponderOptions): Responder & { his
         return;
       }
       if (completion.usage) {
-        usage.input_tokens += completion.usage.input_tokens;
-        usage.output_tokens += completion.usage.output_tokens;
+        usage = {
+          input_tokens: (usage?.input_tokens ?? 0) + completion.usage.input_tokens,
+          output_tokens: (usage?.output_tokens ?? 0) + completion.usage.output_tokens,
+        };
       }
       if (completion.toolCalls.length === 0) {
         commit(message.chat_id, history, [...turn, { role: "assistant", content: completion.content }]);
