@@ -16,6 +16,7 @@ import { appReadiness, type Readiness } from "./http/readiness.js";
 import { createLogger } from "./logger.js";
 import { MatrixChatAdapter } from "./matrix/chat-adapter.js";
 import { attachIntake } from "./matrix/intake.js";
+import { createMediaPort } from "./matrix/media-port.js";
 import { discoverBindings } from "./matrix/reconcile.js";
 import { MatrixSender } from "./matrix/sender.js";
 import { buildClient, resolveSession } from "./matrix/session.js";
@@ -121,6 +122,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     agentKnown: (id) => registry.current().agent(id) !== undefined,
     confirmTimeoutMs: config.confirmTimeoutMs,
     editIntervalMs: config.editIntervalMs,
+    media: createMediaPort(config, client, sender, (id) => registry.current().agent(id)?.workspacePath, logger),
   });
 
   metrics.bindSources({

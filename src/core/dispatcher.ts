@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
 import type { AgentPort } from "./agent-port.js";
-import type { BindingReader, ChatPort } from "./chat-port.js";
+import type { BindingReader, ChatPort, MediaPort } from "./chat-port.js";
 import type { CoreStore, RoomRecord } from "./core-store.js";
 import type { AgentId, ChatId, RoomId, UserId } from "./ids.js";
 import type { IncomingEvent } from "./incoming.js";
+import { prepareFiles } from "./file-flow.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { decide, type Action, type RoomContext } from "./routing.js";
 import { strings } from "./strings.js";
@@ -27,6 +28,8 @@ export interface DispatcherDeps {
   confirmTimeoutMs?: number;
   /** Shown by `!settings`; default 1 s. */
   editIntervalMs?: number;
+  /** Files both ways; without it, messages' files are not delivered. */
+  media?: MediaPort;
 }
 
 /**
@@ -46,6 +49,7 @@ export class Dispatcher {
       agents: deps.agents,
       logger: deps.logger,
       idleTimeoutMs: deps.idleTimeoutMs,
+      ...(deps.media ? { media: deps.media } : {}),
       onForwarded: (eventId, turnId) => deps.store.inbox.setStatus(eventId, "forwarded", turnId),
       onConfirm: (turn, confirmId, prompt) => this.confirmations.askAgent(turn, confirmId, prompt),
       onTurnEnded: (turn) => this.confirmations.turnEnded(turn),
@@ -132,14 +136,17 @@ export class Dispatcher {
       await this.deps.chat.sendNotice(event.roomId, strings.agentNotInRegistry(room.agentId), `gone.${event.eventId}`);
       return;
     }
+    const { agentId, chatId } = room;
+    const input = { roomId: event.roomId, agentId, chatId, text: event.text, files: event.files, key: `in.${event.eventId}` };
+    const prepared = await prepareFiles(this.deps.media, this.deps.chat, input, log);
+    if (!prepared) return; // the user was told why
     await this.turns.run({
       roomId: event.roomId,
       eventId: event.eventId,
-      agentId: room.agentId,
-      chatId: room.chatId,
+      agentId,
+      chatId,
       user: { id: event.sender, ...(event.senderName ? { displayName: event.senderName } : {}) },
-      text: event.text,
-      attachments: [],
+      ...prepared,
     });
   }
 

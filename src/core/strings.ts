@@ -96,7 +96,35 @@ export const strings = {
   cancelled: "Cancelled; nothing changed.",
   questionExpired: (kind: "clear" | "archive" | "confirm") =>
     kind === "confirm" ? "⌛ No answer in time, so that counts as no." : "⌛ No answer in time; nothing changed.",
+  // Files (src/core/file-flow.ts).
+  userSentFiles: (names: readonly string[]) =>
+    names.length === 1 ? `(sent a file: ${names[0]})` : `(sent files: ${names.join(", ")})`,
+  fileTooLargeIn: (name: string, limit: number) =>
+    `⚠️ **${name}** is larger than the ${formatBytes(limit)} limit, so I didn't pass it on. Nothing was delivered.`,
+  fileFetchFailed: (name: string) => `⚠️ I couldn't receive **${name}**, so your message was not delivered. Please try again.`,
+  fileOutside: (p: string) => `⚠️ The agent asked to send \`${p}\`, which is outside its workspace, so I refused.`,
+  filePathTooLong: "⚠️ The agent asked to send a file with an overlong path, so I refused.",
+  fileInvalidPath: "⚠️ The agent asked to send a file with an invalid path, so I refused.",
+  fileMissing: (p: string) => `⚠️ The agent asked to send \`${p}\`, but there is no such file.`,
+  fileIsDirectory: (p: string) => `⚠️ The agent asked to send \`${p}\`, which is a directory, not a file.`,
+  fileNotRegular: (p: string) => `⚠️ The agent asked to send \`${p}\`, which is not a regular file.`,
+  fileEmpty: (p: string) => `⚠️ The agent asked to send \`${p}\`, but it is empty.`,
+  fileTooLargeOut: (p: string, limit: number) =>
+    `⚠️ The agent asked to send \`${p}\`, which is larger than the ${formatBytes(limit)} limit.`,
+  fileSendFailed: (p: string) => `⚠️ I couldn't send the file \`${p}\` the agent asked for.`,
 } as const;
+
+/** "50 MiB", "1.5 KiB", "12 bytes": limits in notices. */
+export function formatBytes(n: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${Math.round(v * 10) / 10} ${units[i]}`;
+}
 
 /** "5 minutes", "90 s", "200 ms": short and readable in a chat line. */
 export function formatDuration(ms: number): string {

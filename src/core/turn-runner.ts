@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { AgentUnavailableError, type AgentPort, type Attachment, type TurnEvent } from "./agent-port.js";
-import type { ChatPort, ReplyStream } from "./chat-port.js";
+import type { ChatPort, MediaPort, ReplyStream } from "./chat-port.js";
+import { sendAgentFile } from "./file-flow.js";
 import { asTurnId, type AgentId, type ChatId, type EventId, type RoomId, type TurnId, type UserId } from "./ids.js";
 import { strings } from "./strings.js";
 
@@ -36,6 +37,8 @@ export interface TurnRunnerDeps {
   onConfirm?(turn: ActiveTurn, confirmId: string, prompt: string): Promise<void>;
   /** Called once a turn is over, however it ended (drops a question it left open). */
   onTurnEnded?(turn: ActiveTurn): void;
+  /** Sends the agent's `file` frames; without it they are logged and dropped. */
+  media?: MediaPort;
 }
 
 /**
@@ -44,6 +47,8 @@ export interface TurnRunnerDeps {
  */
 export class TurnRunner {
   private readonly active = new Map<RoomId, ActiveTurn>();
+  /** Each turn's file sends, chained so files arrive in the order the agent sent them. */
+  private readonly fileSends = new Map<TurnId, { chain: Promise<void>; count: number }>();
 
   constructor(private readonly deps: TurnRunnerDeps) {}
 
@@ -87,6 +92,7 @@ export class TurnRunner {
       log.info("turn forwarded");
       const result = await outcome;
       await reply.finish({ stopped: turn.stopRequested });
+      await this.fileSends.get(turnId)?.chain;
       if (result.kind === "error" && !turn.stopRequested) {
         log.warn({ code: result.code, reason: result.message }, "turn failed");
         await chat.sendNotice(input.roomId, this.noticeFor(result), `t.${turnId}.error`);
@@ -94,6 +100,7 @@ export class TurnRunner {
         log.info({ stopped: turn.stopRequested }, "turn finished");
       }
     } finally {
+      this.fileSends.delete(turnId);
       this.active.delete(input.roomId);
       this.deps.onTurnEnded?.(turn);
       chat.setTyping(input.roomId, false);
@@ -127,9 +134,16 @@ export class TurnRunner {
       case "block":
         turn.reply.appendBlock(event.block);
         return;
-      case "file":
-        log.info({ path: event.path }, "file frame (handled by the files layer)");
+      case "file": {
+        const sends = this.fileSends.get(turn.turnId) ?? { chain: Promise.resolve(), count: 0 };
+        const key = `t.${turn.turnId}.file.${++sends.count}`;
+        const { type: _type, ...file } = event;
+        sends.chain = sends.chain.then(() =>
+          sendAgentFile(this.deps.media, this.deps.chat, { roomId: turn.roomId, agentId: turn.agentId, file, key }, log),
+        );
+        this.fileSends.set(turn.turnId, sends);
         return;
+      }
       case "confirm":
         void this.deps.onConfirm?.(turn, event.confirmId, event.prompt).catch((err: unknown) => {
           log.error({ err }, "could not ask for confirmation");

@@ -7,7 +7,9 @@
 import { unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
+import type { MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
+import type { AppConfig } from "../config/env.js";
 import { lookup } from "mime-types";
 import type { Attachment } from "../core/agent-port.js";
 import type { FileRefusal, MediaPort, OutgoingFile } from "../core/chat-port.js";
@@ -17,7 +19,7 @@ import { FileTooLargeError, writeToInbox, type Ownership } from "../files/inbox-
 import { safeName } from "../files/names.js";
 import { readHead, sniff, type Sniffed } from "../files/sniff.js";
 import { openWorkspaceFile } from "../files/workspace-file.js";
-import { MediaHttpError, type MediaHttp } from "./media-http.js";
+import { MediaHttp, MediaHttpError } from "./media-http.js";
 import type { MatrixSender } from "./sender.js";
 
 export interface MatrixMediaPortDeps {
@@ -150,4 +152,28 @@ export function fileContent(mxc: string, name: string, size: number, s: Sniffed,
   const info: Record<string, unknown> = { mimetype: s.mime, size };
   if (s.width !== undefined && s.height !== undefined) Object.assign(info, { w: s.width, h: s.height });
   return { msgtype: `m.${s.kind}`, body: caption?.trim() ? caption : name, filename: name, url: mxc, info };
+}
+
+/** Wires the media port from the bot's configuration (app.ts). */
+export function createMediaPort(
+  config: Pick<AppConfig, "homeserverUrl" | "agentsRoot" | "fileMode" | "fileUid" | "fileGid" | "maxFileBytes">,
+  client: MatrixClient,
+  sender: MatrixSender,
+  workspaceOf: (agentId: AgentId) => string | undefined,
+  logger: Logger,
+): MatrixMediaPort {
+  const log = logger.child({ component: "media" });
+  return new MatrixMediaPort({
+    http: new MediaHttp({ homeserverUrl: config.homeserverUrl, accessToken: () => client.getAccessToken(), logger: log }),
+    sender,
+    logger: log,
+    workspaceOf,
+    agentsRoot: config.agentsRoot,
+    ownership: {
+      fileMode: config.fileMode,
+      ...(config.fileUid !== undefined && { uid: config.fileUid }),
+      ...(config.fileGid !== undefined && { gid: config.fileGid }),
+    },
+    ...(config.maxFileBytes !== undefined && { maxFileBytes: config.maxFileBytes }),
+  });
 }
