@@ -6,7 +6,7 @@
  * existing file, so two files with the same name both survive.
  */
 import { randomUUID } from "node:crypto";
-import { chmod, chown, link, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import { chmod, chown, link, lstat, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -62,10 +62,9 @@ export async function writeToInbox(source: Readable, target: InboxTarget, own: O
         done(size > target.maxBytes ? new FileTooLargeError(target.maxBytes) : null, chunk);
       },
     });
-    await pipeline(source, limiter, handle.createWriteStream({ autoClose: false }));
-    await handle.chmod(own.fileMode); // open()'s mode is filtered by the umask
-    if (own.uid !== undefined || own.gid !== undefined) await handle.chown(own.uid ?? -1, own.gid ?? -1);
-    await handle.close();
+    await pipeline(source, limiter, handle.createWriteStream()); // closes the handle when done
+    await chmod(tmp, own.fileMode); // open()'s mode is filtered by the umask
+    if (own.uid !== undefined || own.gid !== undefined) await chown(tmp, own.uid ?? -1, own.gid ?? -1);
     const finalName = await claimName(tmp, dir, ts, safeName(target.name));
     const absolute = path.join(dir, finalName);
     return { relative: path.relative(await realpath(target.workspacePath), absolute).split(path.sep).join("/"), absolute, size };
@@ -76,20 +75,31 @@ export async function writeToInbox(source: Readable, target: InboxTarget, own: O
   }
 }
 
-/** Creates inbox/<chat_id>/ with the volume's owner and mode, and checks it is really inside the workspace. */
+/** Creates inbox/<chat_id>/ with the volume's owner and mode, refusing symlinks planted on the way. */
 async function prepareDir(workspacePath: string, chatId: string, own: Ownership): Promise<string> {
   const dirMode = dirModeFor(own.fileMode);
-  const inbox = path.join(workspacePath, "inbox");
-  const dir = path.join(inbox, chatId);
-  await mkdir(dir, { recursive: true, mode: dirMode });
-  const [realWorkspace, realDir] = await Promise.all([realpath(workspacePath), realpath(dir)]);
-  // The agent owns its workspace and could have made `inbox` a symlink to elsewhere.
-  if (!isInside(realWorkspace, realDir)) throw new InboxOutsideWorkspaceError(`inbox ${realDir} is outside ${realWorkspace}`);
-  for (const d of [path.join(realWorkspace, "inbox"), realDir]) {
-    await chmod(d, dirMode).catch(() => undefined);
-    if (own.uid !== undefined || own.gid !== undefined) await chown(d, own.uid ?? -1, own.gid ?? -1);
+  const realWorkspace = await realpath(workspacePath);
+  let dir = realWorkspace;
+  // One level at a time with lstat: the agent owns its workspace and could
+  // have made `inbox` a symlink to elsewhere; mkdir -p would follow it.
+  for (const part of ["inbox", chatId]) {
+    dir = path.join(dir, part);
+    const created = await mkdir(dir, { mode: dirMode }).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === "EEXIST") return false;
+        throw err;
+      },
+    );
+    const st = await lstat(dir);
+    if (!st.isDirectory()) throw new InboxOutsideWorkspaceError(`${dir} is not a plain directory`);
+    if (created) {
+      await chmod(dir, dirMode);
+      if (own.uid !== undefined || own.gid !== undefined) await chown(dir, own.uid ?? -1, own.gid ?? -1);
+    }
   }
-  return realDir;
+  if (!isInside(realWorkspace, await realpath(dir))) throw new InboxOutsideWorkspaceError(`inbox ${dir} is outside ${realWorkspace}`);
+  return dir;
 }
 
 /** Links the finished temp file to the first free `<ts>-<name>[-n]`; never overwrites. */
