@@ -104,8 +104,9 @@ export class MatrixReplyStream implements ReplyStream {
       }
       const view = this.view(rest);
       if (view !== null && view !== live.shown) {
-        if (live.eventId && !this.finished) {
-          await this.waitFor(this.pacer.intervalMs());
+        const wait = this.lastPublish + this.pacer.intervalMs() - Date.now();
+        if (live.eventId && !this.finished && wait > 0) {
+          await this.waitFor(wait);
           continue; // more may have arrived while waiting: recompute
         }
         await this.publish(this.segments.length - 1, view, this.finished);
@@ -126,9 +127,7 @@ export class MatrixReplyStream implements ReplyStream {
 
   private lastPublish = 0;
 
-  private async waitFor(intervalMs: number): Promise<void> {
-    const remaining = this.lastPublish + intervalMs - Date.now();
-    if (remaining <= 0) return;
+  private async waitFor(remaining: number): Promise<void> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, remaining);
       this.wake = () => {
