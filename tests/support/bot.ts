@@ -39,15 +39,19 @@ export interface BotOptions {
   users: Record<string, string | string[]>;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** Another homeserver than the shared one (e.g. one with default rate limits). */
+  synapse?: Pick<ReturnType<typeof useSynapse>, "baseUrl" | "newUser" | "overrideRateLimit">;
+  /** Leave the bot under the homeserver's rate limits (default: exempt). */
+  rateLimited?: boolean;
 }
 
 /** A quiet logger for tests; SURFACES_TEST_LOG=debug shows the bot's logs. */
 export const testLogger = (): Logger => pino({ level: process.env["SURFACES_TEST_LOG"] ?? "silent" });
 
 export async function startBot(opts: BotOptions): Promise<BotFixture> {
-  const synapse = useSynapse();
+  const synapse = opts.synapse ?? useSynapse();
   const bot = await synapse.newUser("bot");
-  await synapse.overrideRateLimit(bot.userId, { messagesPerSecond: 0, burstCount: 0 });
+  if (!opts.rateLimited) await synapse.overrideRateLimit(bot.userId, { messagesPerSecond: 0, burstCount: 0 });
   const dir = mkdtempSync(join(tmpdir(), "surfaces-e2e-"));
   const agentsRoot = join(dir, "agents");
   const agents = new Map<string, ReferenceAgent>();
