@@ -71,7 +71,8 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     logger: logger.child({ component: "agents" }),
     connectGraceMs: config.agentConnectGraceMs,
     idleTimeoutMs: config.turnIdleTimeoutMs,
-    confirmTimeoutMs: config.confirmTimeoutMs,
+    // A backstop only: the dispatcher's own timer answers first and tells the user.
+    confirmTimeoutMs: config.confirmTimeoutMs + 10_000,
   });
   agents.setAgents(endpointsOf(registry.current()));
 
