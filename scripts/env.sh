@@ -25,7 +25,13 @@ fi
 
 stamp="$SURFACES_ROOT/node_modules/.surfaces-lock-stamp"
 if [ ! -f "$stamp" ] || ! cmp -s "$SURFACES_ROOT/package-lock.json" "$stamp"; then
-  echo "surfaces: installing npm dependencies (npm ci) with Node $(node --version)" >&2
-  (cd "$SURFACES_ROOT" && npm ci --no-audit --no-fund >&2)
+  if [ -d "$SURFACES_ROOT/node_modules" ]; then
+    # An existing tree is brought in line without wiping it (processes may be using it).
+    echo "surfaces: package-lock.json changed; npm install with Node $(node --version)" >&2
+    (cd "$SURFACES_ROOT" && npm install --no-audit --no-fund >&2)
+  else
+    echo "surfaces: installing npm dependencies (npm ci) with Node $(node --version)" >&2
+    (cd "$SURFACES_ROOT" && npm ci --no-audit --no-fund >&2)
+  fi
   cp "$SURFACES_ROOT/package-lock.json" "$stamp"
 fi

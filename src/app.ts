@@ -118,6 +118,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     store,
     logger,
     idleTimeoutMs: config.turnIdleTimeoutMs,
+    agentWaitMs: config.agentWaitMs,
     newChatId,
     agentsFor: (user) => registry.current().agentsFor(user),
     agentKnown: (id) => registry.current().agent(id) !== undefined,
@@ -157,8 +158,11 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   });
 
   const readyPromise = new Promise<void>((resolve) => {
-    const onSync = (state: SyncState): void => {
-      if (state !== SyncState.Prepared) return;
+    // Ready after a sync with the homeserver itself: a resumed client first
+    // reports PREPARED from its cache, before its first request is answered.
+    const onSync = (state: SyncState, _prev: SyncState | null, data?: { fromCache?: boolean }): void => {
+      const synced = state === SyncState.Syncing || (state === SyncState.Prepared && !data?.fromCache);
+      if (!synced) return;
       client.off("sync" as never, onSync as never);
       rebuildState(client, store, logger);
       resumeAfterRestart(store, chat, logger);
@@ -197,6 +201,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       if (stopped) return;
       stopped = true;
       client.stopClient();
+      dispatcher.turns.close(); // messages waiting for a down agent give up (with a notice)
       await Promise.race([dispatcher.queue.drain(), new Promise((r) => setTimeout(r, 10_000))]);
       chat.stop();
       dispatcher.confirmations.stop();
