@@ -30,6 +30,8 @@ export interface AppConfig {
   readonly turnIdleTimeoutMs: number;
   readonly editIntervalMs: number;
   readonly agentConnectGraceMs: number;
+  /** How long a message waits for an unreachable agent to come back (0: not at all). */
+  readonly agentWaitMs: number;
   /** An unanswered `!yes`/`!no` question (and an agent's `confirm`) counts as no after this. */
   readonly confirmTimeoutMs: number;
   /** null when SURFACES_HTTP_ADDR=off. */
@@ -111,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     turnIdleTimeoutMs: e.SURFACES_TURN_IDLE_TIMEOUT_MS,
     editIntervalMs: e.SURFACES_EDIT_INTERVAL_MS,
     agentConnectGraceMs: e.SURFACES_AGENT_CONNECT_GRACE_MS,
+    agentWaitMs: e.SURFACES_AGENT_WAIT_MS,
     confirmTimeoutMs: e.SURFACES_CONFIRM_TIMEOUT_MS,
     httpAddr: e.SURFACES_HTTP_ADDR,
     ...(e.SURFACES_MAX_FILE_BYTES !== undefined && { maxFileBytes: e.SURFACES_MAX_FILE_BYTES }),

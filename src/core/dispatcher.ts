@@ -21,6 +21,8 @@ export interface DispatcherDeps {
   store: CoreStore;
   logger: Logger;
   idleTimeoutMs: number;
+  /** How long a message waits for an unreachable agent; default 0. */
+  agentWaitMs?: number;
   newChatId: () => ChatId;
   agentsFor(user: UserId): AgentId[];
   agentKnown(agentId: AgentId): boolean;
@@ -49,6 +51,7 @@ export class Dispatcher {
       agents: deps.agents,
       logger: deps.logger,
       idleTimeoutMs: deps.idleTimeoutMs,
+      ...(deps.agentWaitMs !== undefined ? { agentWaitMs: deps.agentWaitMs } : {}),
       ...(deps.media ? { media: deps.media } : {}),
       onForwarded: (eventId, turnId) => deps.store.inbox.setStatus(eventId, "forwarded", turnId),
       onConfirm: (turn, confirmId, prompt) => this.confirmations.askAgent(turn, confirmId, prompt),

@@ -18,6 +18,9 @@ export const strings = {
     "I can't read encrypted messages. Please talk to me in the rooms of your Surfaces Space, which are not encrypted.",
   agentUnavailable: (agentId: string) =>
     `⚠️ Your agent **${agentId}** is not reachable right now, so your message was not delivered. Please try again in a moment.`,
+  agentWaiting: (agentId: string, waitMs: number) =>
+    `⏳ Your agent **${agentId}** is not reachable right now. Your message waits and goes out as soon as it is back (for up to ${formatDuration(waitMs)}); \`!stop\` gives up.`,
+  waitCancelled: "Stopped waiting for the agent; that message was not delivered.",
   agentError: (message: string) => `⚠️ The agent reported an error: ${message}`,
   agentIdleTimeout: (seconds: number) =>
     `⚠️ The agent stopped answering (nothing for ${seconds} s), so I ended this turn.`,

@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { AgentUnavailableError, type AgentPort, type Attachment, type TurnEvent } from "./agent-port.js";
+import {
+  AgentUnavailableError,
+  type AgentPort,
+  type Attachment,
+  type TurnEvent,
+  type TurnRequest,
+  type TurnSink,
+} from "./agent-port.js";
 import type { ChatPort, MediaPort, ReplyStream } from "./chat-port.js";
 import { sendAgentFile } from "./file-flow.js";
 import { asTurnId, type AgentId, type ChatId, type EventId, type RoomId, type TurnId, type UserId } from "./ids.js";
@@ -24,6 +31,9 @@ export interface ActiveTurn {
   stopRequested: boolean;
 }
 
+/** Between two tries to reach an agent that refused at once. */
+const RETRY_PAUSE_MS = 1000;
+
 type Outcome = { kind: "end" } | { kind: "error"; code: string; message: string };
 
 export interface TurnRunnerDeps {
@@ -31,6 +41,8 @@ export interface TurnRunnerDeps {
   agents: AgentPort;
   logger: Logger;
   idleTimeoutMs: number;
+  /** How long a message waits for an unreachable agent (default 0: the user is told at once). */
+  agentWaitMs?: number;
   /** Called once the turn id is known, before the message leaves (the crash-safety ledger). */
   onForwarded(eventId: EventId, turnId: TurnId): void;
   /** Called with each `confirm` request so the owner can be asked. */
@@ -49,6 +61,8 @@ export class TurnRunner {
   private readonly active = new Map<RoomId, ActiveTurn>();
   /** Each turn's file sends, chained so files arrive in the order the agent sent them. */
   private readonly fileSends = new Map<TurnId, { chain: Promise<void>; count: number }>();
+  private readonly sleepers = new Set<() => void>();
+  private closing = false;
 
   constructor(private readonly deps: TurnRunnerDeps) {}
 
@@ -57,7 +71,7 @@ export class TurnRunner {
   }
 
   async run(input: TurnInput): Promise<void> {
-    const { chat, agents } = this.deps;
+    const { chat } = this.deps;
     const turnId = asTurnId(randomUUID());
     const log = this.deps.logger.child({
       room_id: input.roomId,
@@ -77,18 +91,8 @@ export class TurnRunner {
     chat.setTyping(input.roomId, true);
     this.active.set(input.roomId, turn);
     try {
-      try {
-        await agents.startTurn(
-          input.agentId,
-          { turnId, chatId: input.chatId, user: input.user, text: input.text, attachments: input.attachments },
-          sink,
-        );
-      } catch (err) {
-        const reason = err instanceof AgentUnavailableError ? err.reason : String(err);
-        log.warn({ reason }, "agent unavailable; turn not delivered");
-        await chat.sendNotice(input.roomId, strings.agentUnavailable(input.agentId), `t.${turnId}.unavailable`);
-        return;
-      }
+      const request = { turnId, chatId: input.chatId, user: input.user, text: input.text, attachments: input.attachments };
+      if (!(await this.deliver(turn, request, sink, log))) return;
       log.info("turn forwarded");
       const result = await outcome;
       await reply.finish({ stopped: turn.stopRequested });
@@ -107,12 +111,68 @@ export class TurnRunner {
     }
   }
 
+  /**
+   * Hands the turn to the agent. An unreachable agent is retried until
+   * `agentWaitMs` has passed (the user is told once that the message waits;
+   * the room's queue keeps later messages behind it, in order); then, or on
+   * `!stop` or shutdown, the user is told it was not delivered.
+   */
+  private async deliver(turn: ActiveTurn, request: TurnRequest, sink: TurnSink, log: Logger): Promise<boolean> {
+    const { chat, agents } = this.deps;
+    const waitMs = this.deps.agentWaitMs ?? 0;
+    const deadline = Date.now() + waitMs;
+    let toldWaiting = false;
+    for (;;) {
+      try {
+        await agents.startTurn(turn.agentId, request, sink);
+        if (toldWaiting) log.info("agent is back; waiting message delivered");
+        return true;
+      } catch (err) {
+        const reason = err instanceof AgentUnavailableError ? err.reason : String(err);
+        const retry = err instanceof AgentUnavailableError && Date.now() < deadline && !turn.stopRequested && !this.closing;
+        if (!retry) {
+          log.warn({ reason, waited: toldWaiting }, "agent unavailable; turn not delivered");
+          const text = turn.stopRequested ? strings.waitCancelled : strings.agentUnavailable(turn.agentId);
+          await chat.sendNotice(turn.roomId, text, `t.${turn.turnId}.unavailable`);
+          return false;
+        }
+        if (!toldWaiting) {
+          toldWaiting = true;
+          log.warn({ reason, wait_ms: waitMs }, "agent unavailable; the message waits for it");
+          await chat.sendNotice(turn.roomId, strings.agentWaiting(turn.agentId, waitMs), `t.${turn.turnId}.waiting`);
+        }
+        // startTurn already waited the connect grace; this pause only keeps a
+        // fast refusal (unknown agent, protocol mismatch) from spinning.
+        await this.pause(Math.min(RETRY_PAUSE_MS, Math.max(0, deadline - Date.now())));
+      }
+    }
+  }
+
+  /** Shutdown: messages waiting for an agent stop waiting and their users are told. */
+  close(): void {
+    this.closing = true;
+    for (const wake of this.sleepers) wake();
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
   /** `!stop` / ⏹: cancels the streaming turn; what was streamed stays, marked as stopped. */
   stop(roomId: RoomId): boolean {
     const turn = this.active.get(roomId);
     if (!turn) return false;
     turn.stopRequested = true;
     this.deps.agents.cancel(turn.agentId, turn.turnId);
+    for (const wake of this.sleepers) wake(); // a message waiting for its agent gives up now
     return true;
   }
 

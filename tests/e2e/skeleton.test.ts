@@ -19,7 +19,8 @@ describe("walking skeleton", () => {
 
   beforeAll(async () => {
     alice = await synapse.newUser("alice");
-    fx = await startBot({ agents: [{ id: "helper" }], users: { [alice.userId]: "helper" } });
+    // (f) checks the no-wait setting; tests/e2e/faults.test.ts the waiting one.
+    fx = await startBot({ agents: [{ id: "helper" }], users: { [alice.userId]: "helper" }, env: { SURFACES_AGENT_WAIT_MS: "0" } });
     aliceClient = await startUserClient(synapse.baseUrl, alice);
   });
   afterAll(async () => {
