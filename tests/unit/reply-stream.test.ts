@@ -1,0 +1,139 @@
+/**
+ * The streamed answer against a fake sender that can rate-limit: the final
+ * text is exact, edits target the original, sends are paced and never
+ * overlap, and long answers continue in new messages.
+ */
+import { describe, expect, it } from "vitest";
+import pino from "pino";
+import { MatrixReplyStream, STOPPED_MARK } from "../../src/matrix/reply-stream.js";
+import { EditPacer } from "../../src/matrix/edit-pacer.js";
+import { MAX_SEGMENT_BYTES, cutPoint } from "../../src/matrix/split.js";
+import { asEventId, asRoomId, type EventId, type RoomId } from "../../src/core/ids.js";
+import type { MatrixSender } from "../../src/matrix/sender.js";
+
+interface Sent { key: string; content: Record<string, unknown>; eventId: EventId }
+
+/** Records sends; every `rateLimitEvery`-th call takes longer, as a send the real sender retried after a 429 would. */
+function fakeSender(opts: { latencyMs?: number; rateLimitEvery?: number } = {}) {
+  const sent: Sent[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let calls = 0;
+  const sender = {
+    async send(_room: RoomId, _type: string, content: object, key: string): Promise<EventId> {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      calls++;
+      try {
+        await new Promise((r) => setTimeout(r, opts.latencyMs ?? 1));
+        // A 429 is retried inside the real sender; here it only costs time.
+        if (opts.rateLimitEvery && calls % opts.rateLimitEvery === 0) await new Promise((r) => setTimeout(r, 20));
+        const eventId = asEventId(`$${sent.length}`);
+        sent.push({ key, content: content as Record<string, unknown>, eventId });
+        return eventId;
+      } finally {
+        inFlight--;
+      }
+    },
+  };
+  return { sender: sender as unknown as MatrixSender, sent, maxInFlight: () => maxInFlight };
+}
+
+const finalBodies = (sent: Sent[]): string[] => {
+  const bodies = new Map<string, string>();
+  const order: string[] = [];
+  for (const s of sent) {
+    const rel = s.content["m.relates_to"] as { event_id: string } | undefined;
+    if (!rel) {
+      bodies.set(s.eventId, String(s.content["body"]));
+      order.push(s.eventId);
+    } else bodies.set(rel.event_id, String((s.content["m.new_content"] as { body: string }).body));
+  }
+  return order.map((id) => bodies.get(id) ?? "");
+};
+
+const logger = pino({ level: "silent" });
+
+describe("MatrixReplyStream", () => {
+  it("posts the first text at once, then paced edits of the original, exact at the end", async () => {
+    const { sender, sent, maxInFlight } = fakeSender({ latencyMs: 3 });
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.1", new EditPacer(30), logger);
+    let expected = "";
+    for (let i = 0; i < 200; i++) {
+      const delta = `chunk ${i} `;
+      expected += delta;
+      stream.appendText(delta);
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    await stream.finish({});
+    expect(finalBodies(sent)).toEqual([expected]);
+    expect(sent.length).toBeLessThan(20);
+    expect(maxInFlight()).toBe(1);
+    for (const s of sent.slice(1)) expect((s.content["m.relates_to"] as { event_id: string }).event_id).toBe(sent[0]!.eventId);
+    expect(new Set(sent.map((s) => s.key)).size).toBe(sent.length); // every send has its own transaction key
+  });
+
+  it("keeps the final exact when the homeserver slows it down", async () => {
+    const { sender, sent } = fakeSender({ latencyMs: 2, rateLimitEvery: 2 });
+    const pacer = new EditPacer(10);
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.2", pacer, logger);
+    stream.appendText("a");
+    pacer.onRateLimited(50);
+    expect(pacer.intervalMs()).toBe(50);
+    for (let i = 0; i < 50; i++) stream.appendText("b");
+    await stream.finish({});
+    expect(finalBodies(sent)).toEqual([`a${"b".repeat(50)}`]);
+  });
+
+  it("shows status lines while running but not in the final text, and marks a stopped answer", async () => {
+    const { sender, sent } = fakeSender();
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.3", new EditPacer(1), logger);
+    stream.setStatus("🔧 search…");
+    await new Promise((r) => setTimeout(r, 10));
+    expect(String(sent[0]?.content["body"])).toContain("search");
+    stream.appendText("partial");
+    await stream.finish({ stopped: true });
+    expect(finalBodies(sent)).toEqual([`partial${STOPPED_MARK}`]);
+  });
+
+  it("continues a long answer in further messages, each small enough, nothing cut", async () => {
+    const { sender, sent } = fakeSender();
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.4", new EditPacer(1), logger);
+    const text = "é line of text with unicode ✓\n".repeat(1500);
+    for (let i = 0; i < text.length; i += 997) stream.appendText(text.slice(i, i + 997));
+    await stream.finish({});
+    const parts = finalBodies(sent);
+    expect(parts.length).toBeGreaterThan(2);
+    expect(parts.join("")).toBe(text);
+    for (const p of parts) expect(Buffer.byteLength(p)).toBeLessThanOrEqual(MAX_SEGMENT_BYTES);
+  });
+
+  it("sends nothing for an empty answer", async () => {
+    const { sender, sent } = fakeSender();
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.5", new EditPacer(1), logger);
+    await stream.finish({});
+    expect(sent).toHaveLength(0);
+  });
+});
+
+describe("cutPoint", () => {
+  it("prefers paragraph, then line, then word boundaries, never splitting a code point", () => {
+    expect(cutPoint("short")).toBe(5);
+    const para = `${"a".repeat(60)}\n\n${"b".repeat(60)}`;
+    expect(cutPoint(para, 100)).toBe(62);
+    const emoji = "😀".repeat(30); // 4 bytes each
+    const cut = cutPoint(emoji, 10);
+    expect(cut).toBe(4); // two emoji = 8 bytes; 2 UTF-16 units each
+  });
+});
+
+describe("EditPacer", () => {
+  it("slows to the homeserver's retry_after and drifts back to the base pace", () => {
+    const pacer = new EditPacer(100);
+    pacer.onRateLimited(2_000);
+    expect(pacer.intervalMs()).toBe(2_000);
+    for (let i = 0; i < 30; i++) pacer.onSuccess();
+    expect(pacer.intervalMs()).toBe(100);
+  });
+});
+
