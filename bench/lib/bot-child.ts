@@ -1,0 +1,116 @@
+/**
+ * The bot as a child process for the benchmarks (compiled to bench/.build,
+ * run with plain node, as in production). Bench-only observers record when
+ * things happen without touching src/: a fetch wrapper sees /sync answers,
+ * sends and media transfers; a ws wrapper sees agent frames. The parent
+ * reads the trace and process stats over IPC.
+ */
+import { WebSocket } from "ws";
+import { start, type App } from "../../src/app.js";
+import { loadConfig } from "../../src/config/env.js";
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+export type TraceEntry =
+  | { k: "sync"; t: number }
+  | { k: "event"; t: number; sync: number; id: string; body: string }
+  | { k: "out"; t: number; type: string; rid: string; text: string }
+  | { k: "in"; t: number; type: string; rid: string }
+  | { k: "put"; t: number; msgtype: string; body: string; edit: boolean }
+  | { k: "media"; t: number; what: "upload" | "download"; phase: "start" | "headers" | "done" };
+
+const trace: TraceEntry[] = [];
+const TEXT_KEEP = 200;
+let lastSync = 0;
+let tracing = true;
+
+const origFetch = globalThis.fetch;
+globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+  const method = init?.method ?? "GET";
+  const t = now();
+  if (tracing && method === "PUT" && url.includes("/send/m.room.message/") && typeof init?.body === "string") {
+    const content = JSON.parse(init.body) as Record<string, unknown>;
+    const next = content["m.new_content"] as Record<string, unknown> | undefined;
+    const shown = next ?? content;
+    const body = typeof shown["body"] === "string" ? shown["body"] : "";
+    trace.push({ k: "put", t, msgtype: String(shown["msgtype"]), body: body.slice(0, TEXT_KEEP), edit: next !== undefined });
+  }
+  const media = url.includes("/media/v3/upload") ? "upload" : url.includes("/media/download/") ? "download" : null;
+  if (media) trace.push({ k: "media", t, what: media, phase: "start" });
+  const res = await origFetch(input, init);
+  if (url.includes("/sync?")) {
+    lastSync = now();
+    if (tracing) trace.push({ k: "sync", t: lastSync });
+  }
+  if (media) trace.push({ k: "media", t: now(), what: media, phase: "headers" });
+  return res;
+};
+
+type SendFn = (data: unknown, ...rest: unknown[]) => void;
+type EmitFn = (event: string | symbol, ...args: unknown[]) => boolean;
+const proto = WebSocket.prototype as unknown as { send: SendFn; emit: EmitFn };
+const origSend = proto.send;
+proto.send = function (this: unknown, data: unknown, ...rest: unknown[]) {
+  if (tracing && typeof data === "string" && data.startsWith('{"type":"message"')) {
+    const f = JSON.parse(data) as { type: string; request_id: string; text: string };
+    trace.push({ k: "out", t: now(), type: f.type, rid: f.request_id, text: f.text.slice(0, TEXT_KEEP) });
+  }
+  return origSend.call(this, data, ...rest);
+};
+const origEmit = proto.emit;
+proto.emit = function (this: unknown, event: string | symbol, ...args: unknown[]) {
+  if (tracing && event === "message") {
+    const t = now();
+    const raw = String(args[0]);
+    const type = /"type":"(\w+)"/.exec(raw)?.[1] ?? "?";
+    const rid = /"request_id":"([^"]+)"/.exec(raw)?.[1] ?? "";
+    trace.push({ k: "in", t, type, rid });
+  }
+  return origEmit.call(this, event, ...args);
+};
+
+let app: App | undefined;
+
+async function main(): Promise<void> {
+  tracing = process.env["BENCH_TRACE"] !== "0";
+  const t0 = now();
+  app = await start(loadConfig(process.env));
+  await app.ready;
+  const readyMs = now() - t0;
+  const bot = app.config.botUserId;
+  app.client.on("event" as never, ((ev: { getType(): string; getSender(): string; getId(): string; getContent(): Record<string, unknown> }) => {
+    if (!tracing || ev.getType() !== "m.room.message" || ev.getSender() === bot) return;
+    const body = ev.getContent()["body"];
+    trace.push({ k: "event", t: now(), sync: lastSync, id: ev.getId(), body: typeof body === "string" ? body.slice(0, TEXT_KEEP) : "" });
+  }) as never);
+  process.send?.({ type: "ready", readyMs, rooms: app.store.rooms.count() });
+}
+
+process.on("message", (msg: { cmd: string; id: number }) => {
+  const reply = (data: object): void => void process.send?.({ type: "reply", id: msg.id, ...data });
+  switch (msg.cmd) {
+    case "stats":
+      reply({ cpu: process.cpuUsage(), mem: process.memoryUsage() });
+      return;
+    case "trace":
+      reply({ trace: trace.splice(0) });
+      return;
+    case "gc":
+      (globalThis as { gc?: () => void }).gc?.();
+      reply({});
+      return;
+    case "stop":
+      void (async () => {
+        await app?.stop();
+        reply({});
+        process.exit(0);
+      })();
+      return;
+  }
+});
+
+main().catch((err: unknown) => {
+  process.send?.({ type: "error", message: String((err as Error).stack ?? err) });
+  process.exit(1);
+});

@@ -1,0 +1,139 @@
+/**
+ * The benchmark world: one private Synapse with raised limits, a reference
+ * agent, users, rooms provisioned directly over the client-server API (the
+ * bot's onboarding is not what is measured), and the bot / floor echo client
+ * as child processes.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { configPaths } from "../../src/dev/synapse-config.js";
+import { startSynapse, type SynapseHandle } from "../../src/dev/synapse.js";
+import { startReferenceAgent, type ReferenceAgent } from "../../src/reference-agent/server.js";
+import { BINDING_EVENT } from "../../src/matrix/provisioning.js";
+import { newChatId } from "../../src/store/index.js";
+import { spawnChild, type ChildHandle } from "./child.js";
+import { Cs } from "./cs-api.js";
+
+export const AGENT_ID = "echo";
+
+export interface BenchWorld {
+  synapse: SynapseHandle;
+  agent: ReferenceAgent;
+  workspace: string;
+  dir: string;
+  synapsePid(): number;
+  newUser(localpart: string): Promise<Cs>;
+  /** A bot account exempt from rate limits (override 0/0). */
+  newBot(localpart: string): Promise<Cs>;
+  /** Spawns the bot on `bot`'s account; `users` may talk to the echo agent. */
+  spawnBot(bot: Cs, users: readonly string[], name: string, extraEnv?: NodeJS.ProcessEnv): ChildHandle;
+  spawnEcho(echo: Cs): ChildHandle;
+  close(): Promise<void>;
+}
+
+export async function createWorld(): Promise<BenchWorld> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "surfaces-bench-"));
+  const logger = pino({ level: "silent" });
+  const synapse = await startSynapse({ maxUploadSize: "300M", logger });
+  const agentsRoot = path.join(dir, "agents");
+  const workspace = path.join(agentsRoot, AGENT_ID);
+  mkdirSync(workspace, { recursive: true });
+  const agent = await startReferenceAgent({ workspace, logger });
+  const children: ChildHandle[] = [];
+  const register = async (localpart: string): Promise<Cs> => {
+    const u = await synapse.registerUser(localpart);
+    return new Cs(synapse.baseUrl, u.accessToken, u.userId);
+  };
+  return {
+    synapse,
+    agent,
+    workspace,
+    dir,
+    synapsePid: () => Number(readFileSync(configPaths(synapse.dir).pid, "utf8").trim()),
+    newUser: register,
+    async newBot(localpart) {
+      const bot = await register(localpart);
+      await synapse.overrideRateLimit(bot.userId, { messagesPerSecond: 0, burstCount: 0 });
+      return bot;
+    },
+    spawnBot(bot, users, name, extraEnv = {}) {
+      const home = path.join(dir, name);
+      mkdirSync(home, { recursive: true });
+      const registryPath = path.join(home, "matrix-agents.yaml");
+      const lines = ["agents:", `  ${AGENT_ID}: { base_url: "${agent.url}", workspace_path: "${workspace}" }`, "user_agents:"];
+      for (const u of users) lines.push(`  "${u}": ["${AGENT_ID}"]`);
+      writeFileSync(registryPath, `${lines.join("\n")}\n`);
+      const child = spawnChild(
+        "bot-child",
+        {
+          SURFACES_HOMESERVER_URL: synapse.baseUrl,
+          SURFACES_BOT_USER_ID: bot.userId,
+          SURFACES_ACCESS_TOKEN: bot.token,
+          SURFACES_DATA_DIR: path.join(home, "data"),
+          SURFACES_REGISTRY_PATH: registryPath,
+          SURFACES_AGENTS_ROOT: agentsRoot,
+          SURFACES_HTTP_ADDR: "off",
+          SURFACES_LOG_LEVEL: "info",
+          SURFACES_MAX_FILE_BYTES: String(250 * 1024 * 1024),
+          ...extraEnv,
+        },
+        path.join(home, "bot.log"),
+      );
+      children.push(child);
+      return child;
+    },
+    spawnEcho(echo) {
+      const child = spawnChild("echo-child", { ECHO_BASE_URL: synapse.baseUrl, ECHO_TOKEN: echo.token, ECHO_USER_ID: echo.userId }, path.join(dir, "echo.log"));
+      children.push(child);
+      return child;
+    },
+    async close() {
+      for (const c of children) await c.stop().catch(() => undefined);
+      await agent.close();
+      await synapse.dispose();
+    },
+  };
+}
+
+/** A chat room as the bot would create it (binding state by the bot), the owner invited and joined. */
+export async function provisionChat(bot: Cs, owner: Cs | string, index = 1): Promise<string> {
+  const ownerId = typeof owner === "string" ? owner : owner.userId;
+  const roomId = await bot.createRoom({
+    name: `bench ${index}`,
+    preset: "private_chat",
+    ...(typeof owner !== "string" && { invite: [ownerId] }),
+    initial_state: [
+      {
+        type: BINDING_EVENT,
+        state_key: "",
+        content: { owner: ownerId, kind: "chat", agent_id: AGENT_ID, platform_chat_id: newChatId(), index, archived: false },
+      },
+    ],
+  });
+  if (typeof owner !== "string") await owner.join(roomId);
+  return roomId;
+}
+
+/** A room the user opens with the floor echo client. */
+export async function provisionEchoRoom(user: Cs, echo: Cs): Promise<string> {
+  const roomId = await user.createRoom({ preset: "private_chat", invite: [echo.userId] });
+  await echo.join(roomId);
+  return roomId;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T, i);
+      }
+    }),
+  );
+  return out;
+}

@@ -1,0 +1,91 @@
+/**
+ * 2. Many rooms at once: U users × R rooms each, every room sending M
+ * messages one after another (all rooms concurrently). Run once against the
+ * floor echo client and once against the bot: answers/s, p50/p99 latency,
+ * CPU seconds per answer of the responder and of Synapse, the bot's peak RSS.
+ */
+import { wallNow } from "./lib/clock.js";
+import { type Cs, shownBody, SyncLoop } from "./lib/cs-api.js";
+import { cpuSeconds, memory, resetPeak } from "./lib/proc.js";
+import { envInt, log, type BenchContext, type Row } from "./lib/report.js";
+import { pool, provisionChat, provisionEchoRoom, type BenchWorld } from "./lib/setup.js";
+import { fmt, fmtRatio, ratio, summarize } from "./lib/stats.js";
+
+export interface ManyRooms {
+  users: Cs[];
+  /** Per user: rooms with the bot, rooms with the floor echo client. */
+  botRooms: string[][];
+  floorRooms: string[][];
+}
+
+export async function prepareManyRooms(world: BenchWorld, bot: Cs, echo: Cs): Promise<ManyRooms> {
+  const nUsers = envInt("BENCH_USERS", 50);
+  const perUser = envInt("BENCH_ROOMS_PER_USER", 4);
+  const t0 = Date.now();
+  const users = await pool(Array.from({ length: nUsers }, (_, i) => `u${String(i).padStart(3, "0")}`), 8, (l) => world.newUser(l));
+  const botRooms = await pool(users, 6, (u) => pool([...Array(perUser).keys()], 1, (i) => provisionChat(bot, u, 10 + i)));
+  const floorRooms = await pool(users, 6, (u) => pool([...Array(perUser).keys()], 1, () => provisionEchoRoom(u, echo)));
+  log(`rooms: ${nUsers} users × ${perUser} rooms × 2 provisioned in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  return { users, botRooms, floorRooms };
+}
+
+interface Phase {
+  latencies: number[];
+  seconds: number;
+  responderCpu: number;
+  synapseCpu: number;
+}
+
+async function phase(syncs: SyncLoop[], users: Cs[], rooms: string[][], responder: string, pid: number, synapsePid: number, tag: string): Promise<Phase> {
+  const perRoom = envInt("BENCH_ROOM_MESSAGES", 3);
+  const latencies: number[] = [];
+  const cpu0 = cpuSeconds(pid);
+  const syn0 = cpuSeconds(synapsePid);
+  const t0 = wallNow();
+  await Promise.all(
+    users.flatMap((user, u) =>
+      (rooms[u] ?? []).map(async (roomId) => {
+        const sync = syncs[u] as SyncLoop;
+        for (let i = 0; i < perRoom; i++) {
+          const text = `${tag} ${roomId} ${i}`;
+          const answered = sync.waitFor((e) => e.roomId === roomId && e.event.sender === responder && shownBody(e.event) === `echo: ${text}`, 180_000);
+          const start = wallNow();
+          await user.sendText(roomId, text);
+          latencies.push((await answered).at - start);
+        }
+      }),
+    ),
+  );
+  return { latencies, seconds: (wallNow() - t0) / 1000, responderCpu: cpuSeconds(pid) - cpu0, synapseCpu: cpuSeconds(synapsePid) - syn0 };
+}
+
+export async function runManyRooms(ctx: BenchContext, many: ManyRooms): Promise<Row[]> {
+  const syncs = many.users.map((u) => new SyncLoop(u));
+  await pool(syncs, 8, (s) => s.start());
+  const synapsePid = ctx.world.synapsePid();
+  const rooms = many.botRooms.flat().length;
+  log(`rooms: floor phase (${rooms} rooms)`);
+  const floor = await phase(syncs, many.users, many.floorRooms, ctx.echo.userId, ctx.echoChild.pid, synapsePid, "floor");
+  log(`rooms: bot phase (${rooms} rooms)`);
+  await ctx.botChild.ask("gc");
+  const rssBefore = memory(ctx.botChild.pid).rssMb;
+  resetPeak(ctx.botChild.pid);
+  const bot = await phase(syncs, many.users, many.botRooms, ctx.bot.userId, ctx.botChild.pid, synapsePid, "bot");
+  const peak = memory(ctx.botChild.pid).hwmMb;
+  await Promise.all(syncs.map((s) => s.stop()));
+
+  const b = summarize(bot.latencies);
+  const f = summarize(floor.latencies);
+  const rate = (p: Phase): number => p.latencies.length / p.seconds;
+  const perAnswer = (cpu: number, p: Phase): number => (cpu / p.latencies.length) * 1000;
+  const label = `${many.users.length} users × ${many.botRooms[0]?.length ?? 0} rooms, ${b.n} answers`;
+  return [
+    { bench: "rooms", metric: `answers/s (${label})`, value: fmt(rate(bot)), baseline: fmt(rate(floor)), ratio: fmtRatio(ratio(rate(bot), rate(floor))), target: "" },
+    { bench: "rooms", metric: "latency p50", value: fmt(b.p50, "ms"), baseline: fmt(f.p50, "ms"), ratio: fmtRatio(ratio(b.p50, f.p50)), target: "" },
+    { bench: "rooms", metric: "latency p99", value: fmt(b.p99, "ms"), baseline: fmt(f.p99, "ms"), ratio: fmtRatio(ratio(b.p99, f.p99)), target: "" },
+    { bench: "rooms", metric: "responder CPU ms per answer (bot vs floor client)", value: fmt(perAnswer(bot.responderCpu, bot), "ms"), baseline: fmt(perAnswer(floor.responderCpu, floor), "ms"), ratio: fmtRatio(ratio(bot.responderCpu / b.n, floor.responderCpu / f.n)), target: "" },
+    { bench: "rooms", metric: "bot CPU vs Synapse CPU, same phase", value: `${fmt(bot.responderCpu)} s`, baseline: `Synapse ${fmt(bot.synapseCpu)} s`, ratio: fmtRatio(ratio(bot.responderCpu, bot.synapseCpu)), target: "" },
+    { bench: "rooms", metric: "Synapse CPU ms per answer (bot phase vs floor phase)", value: fmt(perAnswer(bot.synapseCpu, bot), "ms"), baseline: fmt(perAnswer(floor.synapseCpu, floor), "ms"), ratio: fmtRatio(ratio(bot.synapseCpu / b.n, floor.synapseCpu / f.n)), target: "" },
+    { bench: "rooms", metric: "bot peak RSS during the phase", value: fmt(peak, "MB"), baseline: `before ${fmt(rssBefore, "MB")}`, ratio: "", target: "" },
+  ];
+}

@@ -1,0 +1,72 @@
+/**
+ * `npm run bench`: every benchmark against one private Synapse, then the
+ * table. BENCH_ONLY=relay,streaming,files,rooms,startup picks a subset; the
+ * sizes have env knobs (see docs/performance.md).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { SyncLoop } from "./lib/cs-api.js";
+import { log, type BenchContext, type Row } from "./lib/report.js";
+import { createWorld, provisionChat, provisionEchoRoom } from "./lib/setup.js";
+import { cpuModel } from "./lib/proc.js";
+import { renderTable } from "./lib/table.js";
+import { runFiles } from "./files.js";
+import { prepareManyRooms, runManyRooms } from "./many-rooms.js";
+import { runRelay } from "./relay.js";
+import { runStartup } from "./startup.js";
+import { runStreaming } from "./streaming.js";
+import { versions } from "./lib/versions.js";
+
+const only = new Set((process.env["BENCH_ONLY"] ?? "relay,streaming,files,rooms,startup").split(",").map((s) => s.trim()));
+const started = Date.now();
+const world = await createWorld();
+const rows: Row[] = [];
+try {
+  log(`synapse ${world.synapse.baseUrl} (pid ${world.synapsePid()}), work dir ${world.dir}`);
+  const [alice, echo, bot] = await Promise.all([world.newUser("alice"), world.newUser("floor"), world.newBot("bot")]);
+  const rooms = {
+    relay: await provisionChat(bot, alice, 1),
+    stream: await provisionChat(bot, alice, 2),
+    files: await provisionChat(bot, alice, 3),
+    floor: await provisionEchoRoom(alice, echo),
+    scratch: await alice.createRoom({ preset: "private_chat" }),
+  };
+  const many = only.has("rooms") ? await prepareManyRooms(world, bot, echo) : null;
+  const users = [alice.userId, ...(many?.users.map((u) => u.userId) ?? [])];
+  const botChild = world.spawnBot(bot, users, "bot-a");
+  const echoChild = world.spawnEcho(echo);
+  const ready = await botChild.ready;
+  await echoChild.ready;
+  log(`bot ready in ${ready.readyMs.toFixed(0)} ms with ${ready.rooms} rooms`);
+  const aliceSync = new SyncLoop(alice);
+  await aliceSync.start();
+  const ctx: BenchContext = { world, alice, aliceSync, bot, echo, botChild, echoChild, rooms };
+  if (only.has("relay")) rows.push(...(await runRelay(ctx)));
+  if (only.has("streaming")) rows.push(...(await runStreaming(ctx)));
+  if (only.has("files")) rows.push(...(await runFiles(ctx)));
+  if (many) rows.push(...(await runManyRooms(ctx, many)));
+  await aliceSync.stop();
+  await botChild.stop();
+  await echoChild.stop();
+  if (only.has("startup")) rows.push(...(await runStartup(world)));
+} finally {
+  await world.close();
+}
+
+const v = await versions();
+const machine = `${os.cpus().length} × ${cpuModel()}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`;
+const table = renderTable(rows);
+const header = [
+  `date: ${new Date().toISOString()}`,
+  `machine: ${machine}`,
+  `versions: node ${process.version}, synapse ${v.synapse}, matrix-js-sdk ${v.sdk}, surfaces ${v.surfaces}`,
+  `run time: ${((Date.now() - started) / 1000).toFixed(0)} s`,
+].join("\n");
+process.stdout.write(`\n${header}\n\n${table}\n`);
+const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
+mkdirSync(outDir, { recursive: true });
+writeFileSync(path.join(outDir, "latest.md"), `${header}\n\n${table}\n`);
+writeFileSync(path.join(outDir, "latest.json"), JSON.stringify({ date: new Date().toISOString(), machine, versions: v, rows }, null, 2));
+process.exit(0);
