@@ -1,0 +1,69 @@
+/**
+ * The homeserver itself fails: a private Synapse is killed and started again
+ * while the bot runs. The bot reconnects by itself, and every message sent
+ * around the outage is answered exactly once, in order.
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chunkText } from "../../src/reference-agent/directives.js";
+import type { RegisteredUser } from "../../src/dev/synapse.js";
+import { sendTextRaw } from "../support/room-messages.js";
+import { startSynapse, type SynapseHandle } from "../support/synapse.js";
+import { startUserClient, type UserClient } from "../support/user-client.js";
+import { botMessages, eventually, onboard, startBot, type BotFixture, type Onboarded } from "../support/bot.js";
+
+describe("Synapse restarted while the bot runs", () => {
+  let synapse: SynapseHandle;
+  let fx: BotFixture;
+  let alice: RegisteredUser;
+  let aliceClient: UserClient;
+  let rooms: Onboarded;
+
+  const echoes = async (): Promise<string[]> =>
+    (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId))
+      .map((m) => m.body ?? "")
+      .filter((b) => b.startsWith("echo: "));
+
+  beforeAll(async () => {
+    synapse = await startSynapse();
+    const newUser = (prefix = "user") => synapse.registerUser(`${prefix}-${randomBytes(4).toString("hex")}`);
+    alice = await newUser("alice");
+    fx = await startBot({
+      synapse: { baseUrl: synapse.baseUrl, newUser, overrideRateLimit: (u, l) => synapse.overrideRateLimit(u, l) },
+      agents: [{ id: "helper" }],
+      users: { [alice.userId]: "helper" },
+    });
+    aliceClient = await startUserClient(synapse.baseUrl, alice);
+    rooms = await onboard(aliceClient, alice.accessToken, synapse.baseUrl, fx.bot.userId);
+    aliceClient.stop(); // raw sends from here on: the test's own client is not under test
+  }, 120_000);
+  afterAll(async () => {
+    await fx?.stop();
+    await synapse?.dispose();
+  });
+
+  it("reconnects and answers every message sent around a crash of the homeserver, once each, in order", async () => {
+    const send = async (text: string): Promise<void> => {
+      expect((await sendTextRaw(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text)).status).toBe(200);
+    };
+    await send("before");
+    await eventually("the first answer", async () => ((await echoes()).includes("echo: before") ? true : undefined));
+
+    await send("/slow 10 100"); // an answer streaming while the homeserver dies
+    await send("just before the crash");
+    await synapse.kill();
+    await new Promise((r) => setTimeout(r, 2000)); // the bot's sync and sends fail meanwhile
+    await synapse.restart();
+    await send("after the restart 1");
+    await send("after the restart 2");
+
+    const expected = ["echo: before", "echo: just before the crash", "echo: after the restart 1", "echo: after the restart 2"];
+    await eventually("every answer", async () => ((await echoes()).length >= expected.length ? true : undefined), 90_000);
+    await new Promise((r) => setTimeout(r, 1500)); // a duplicate would have arrived by now
+    expect(await echoes()).toEqual(expected);
+    // The answer that was streaming when the homeserver died still ends whole.
+    const all = (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId)).map((m) => m.body);
+    expect(all.filter((b) => b === chunkText(10))).toHaveLength(1);
+    expect(fx.app.isReady()).toBe(true);
+  }, 150_000);
+});
