@@ -8,7 +8,7 @@ import type { Registry } from "./config/registry.js";
 import { watchRegistry, type RegistryWatch } from "./config/registry-watcher.js";
 import type { AgentEndpoint, AgentPort } from "./core/agent-port.js";
 import { Dispatcher } from "./core/dispatcher.js";
-import type { AgentId } from "./core/ids.js";
+import type { AgentId, EventId } from "./core/ids.js";
 import type { IncomingEvent } from "./core/incoming.js";
 import { strings } from "./core/strings.js";
 import { startHttpServer, type HttpServer } from "./http/server.js";
@@ -51,6 +51,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Timeline events per room in a first sync (default 20). */
   initialSyncLimit?: number;
+  /** Timeline events per room in later syncs before a gap is backfilled (default SYNC_TIMELINE_LIMIT). */
+  syncTimelineLimit?: number;
 }
 
 const endpointsOf = (registry: Registry): Map<AgentId, AgentEndpoint> =>
@@ -96,8 +98,6 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     load: () => kv.get(KV_KEYS.syncAccumulator),
     save: (json) => kv.set(KV_KEYS.syncAccumulator, json),
   });
-  syncStore.onGap = (roomId) =>
-    logger.warn({ room_id: roomId, limit: SYNC_TIMELINE_LIMIT }, "sync gap: older messages of this room were not replayed");
   const client = buildClient(creds, session, syncStore, logger);
   let chat: MatrixChatAdapter | undefined;
   const sender = new MatrixSender(client, logger, {
@@ -155,6 +155,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     onHistorical: (ev) => {
       if (record(ev)) store.inbox.setStatus(ev.eventId, "ignored");
     },
+    known: (eventId) => store.inbox.has(eventId as EventId),
   });
 
   const readyPromise = new Promise<void>((resolve) => {
@@ -179,7 +180,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   await client.startClient({
     initialSyncLimit: options.initialSyncLimit ?? 20,
     lazyLoadMembers: true,
-    filter: syncFilter(config.botUserId),
+    filter: syncFilter(config.botUserId, options.syncTimelineLimit ?? SYNC_TIMELINE_LIMIT),
   });
   logger.info({ user_id: config.botUserId, device_id: session.deviceId }, "syncing");
 
@@ -218,15 +219,15 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
 /**
  * Incremental syncs carry at most `timeline.limit` events per room; after a
  * downtime, a room with more new messages than that comes back "limited" and
- * the older ones are not replayed. 250 covers long outages of a busy room;
- * intake logs a warning when a gap still happens.
+ * intake backfills the gap (matrix/gap-fill.ts). A generous limit makes that
+ * rare and keeps the common case to one request.
  */
 export const SYNC_TIMELINE_LIMIT = 250;
 
-function syncFilter(userId: string): Filter {
+function syncFilter(userId: string, timelineLimit: number): Filter {
   const filter = new Filter(userId);
   filter.setDefinition({
-    room: { timeline: { limit: SYNC_TIMELINE_LIMIT }, state: { lazy_load_members: true } },
+    room: { timeline: { limit: timelineLimit }, state: { lazy_load_members: true } },
     presence: { not_types: ["*"] },
   });
   return filter;

@@ -1,8 +1,9 @@
-import { ClientEvent, RoomEvent, SyncState, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
+import { ClientEvent, EventTimeline, RoomEvent, SyncState, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { asEventId, asRoomId, asUserId } from "../core/ids.js";
 import type { IncomingEvent } from "../core/incoming.js";
 import { toIncoming } from "./convert.js";
+import { GapFiller } from "./gap-fill.js";
 
 export interface IntakeHandlers {
   /** A live event for the core. Must be synchronous up to recording it in the ledger. */
@@ -10,6 +11,8 @@ export interface IntakeHandlers {
   /** A historical event from a first-ever sync: record it as seen, never answer it. */
   onHistorical(event: IncomingEvent): void;
   onSyncState?(state: SyncState): void;
+  /** Whether the ledger already holds an event (where a gap's backfill stops). */
+  known(eventId: string): boolean;
 }
 
 /**
@@ -23,6 +26,15 @@ export function attachIntake(client: MatrixClient, hadSavedSync: boolean, logger
   let historical = !hadSavedSync;
   const runId = Date.now().toString(36);
 
+  const gaps = new GapFiller(client, logger, handlers.known, handlers.onEvent);
+
+  // The SDK resets a room's live timeline just before it adds the events of
+  // a limited sync: the moment to start filling the gap and hold new events.
+  client.on(RoomEvent.TimelineReset, (room: Room | undefined) => {
+    if (historical || !room || room.getMyMembership() !== "join") return;
+    gaps.start(room.roomId, room.getLiveTimeline().getPaginationToken(EventTimeline.BACKWARDS));
+  });
+
   client.on(ClientEvent.Sync, (state) => {
     if (state === SyncState.Prepared || state === SyncState.Syncing) historical = false;
     handlers.onSyncState?.(state);
@@ -34,6 +46,7 @@ export function attachIntake(client: MatrixClient, hadSavedSync: boolean, logger
     const incoming = toIncoming(event);
     if (!incoming) return;
     if (historical) handlers.onHistorical(incoming);
+    else if (gaps.holds(room.roomId)) gaps.hold(incoming);
     else handlers.onEvent(incoming);
   });
 

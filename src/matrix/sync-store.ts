@@ -20,8 +20,6 @@ export class PersistentSyncStore extends MemoryStore {
   private dirty = false;
   private lastSave = 0;
   readonly hadSavedSync: boolean;
-  /** Called when an incremental sync skipped events of a room (timeline limit hit). */
-  onGap?: (roomId: string) => void;
 
   constructor(
     private readonly persistence: SyncPersistence,
@@ -45,12 +43,6 @@ export class PersistentSyncStore extends MemoryStore {
   }
 
   override async setSyncData(syncData: ISyncResponse): Promise<void> {
-    if (this.accumulator.getNextBatchToken()) {
-      for (const [roomId, room] of Object.entries(syncData.rooms?.join ?? {})) {
-        // A room seen for the first time comes "limited" too; only a known room has a gap.
-        if (room.timeline?.limited && this.accumulator.getJSON().roomsData.join[roomId]) this.onGap?.(roomId);
-      }
-    }
     this.accumulator.accumulate(syncData);
     this.dirty = true;
   }

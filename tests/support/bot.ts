@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino, { type Logger } from "pino";
-import { start, type App } from "../../src/app.js";
+import { start, type App, type StartOptions } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
 import type { RegisteredUser } from "../../src/dev/synapse.js";
 import { startReferenceAgent, type ReferenceAgent } from "../../src/reference-agent/server.js";
@@ -43,6 +43,8 @@ export interface BotOptions {
   synapse?: Pick<ReturnType<typeof useSynapse>, "baseUrl" | "newUser" | "overrideRateLimit">;
   /** Leave the bot under the homeserver's rate limits (default: exempt). */
   rateLimited?: boolean;
+  /** Extra start() options (e.g. a small syncTimelineLimit). */
+  startOptions?: Omit<StartOptions, "logger">;
 }
 
 /** A quiet logger for tests; SURFACES_TEST_LOG=debug shows the bot's logs. */
@@ -96,7 +98,7 @@ export async function startBot(opts: BotOptions): Promise<BotFixture> {
     ...opts.env,
   };
   const boot = async (extra: NodeJS.ProcessEnv = {}): Promise<App> => {
-    const app = await start(loadConfig({ ...env, ...extra }), { logger: opts.logger ?? testLogger() });
+    const app = await start(loadConfig({ ...env, ...extra }), { ...opts.startOptions, logger: opts.logger ?? testLogger() });
     await app.ready;
     return app;
   };

@@ -1,0 +1,66 @@
+import { Direction, MatrixEvent, type IRoomEvent, type MatrixClient } from "matrix-js-sdk";
+import type { Logger } from "pino";
+import type { IncomingEvent } from "../core/incoming.js";
+import { toIncoming } from "./convert.js";
+
+const PAGE_SIZE = 100;
+const MAX_PAGES = 20;
+
+/**
+ * After a downtime, a busy room's incremental sync comes back "limited": it
+ * holds only the newest events, and the ones before them were never seen.
+ * This pages backwards from the gap until it meets an event the ledger
+ * knows, then hands the missed events on oldest first — followed by the live
+ * events that arrived meanwhile, so the room's order is kept.
+ */
+export class GapFiller {
+  private readonly buffers = new Map<string, IncomingEvent[]>();
+
+  constructor(
+    private readonly client: MatrixClient,
+    private readonly logger: Logger,
+    private readonly known: (eventId: string) => boolean,
+    private readonly emit: (event: IncomingEvent) => void,
+  ) {}
+
+  /** True while a room's gap is being filled: its live events must wait. */
+  holds(roomId: string): boolean {
+    return this.buffers.has(roomId);
+  }
+
+  hold(event: IncomingEvent): void {
+    this.buffers.get(event.roomId)?.push(event);
+  }
+
+  start(roomId: string, fromToken: string | null): void {
+    if (this.buffers.has(roomId) || !fromToken) return;
+    this.buffers.set(roomId, []);
+    void this.fetchMissed(roomId, fromToken)
+      .catch((err: unknown) => {
+        this.logger.error({ err, room_id: roomId }, "could not fill a sync gap; older messages stay unanswered");
+        return [] as IncomingEvent[];
+      })
+      .then((missed) => {
+        const held = this.buffers.get(roomId) ?? [];
+        this.buffers.delete(roomId);
+        if (missed.length) this.logger.info({ room_id: roomId, events: missed.length }, "sync gap filled");
+        for (const event of [...missed, ...held]) this.emit(event);
+      });
+  }
+
+  private async fetchMissed(roomId: string, fromToken: string): Promise<IncomingEvent[]> {
+    const missed: IncomingEvent[] = [];
+    let from: string | undefined = fromToken;
+    for (let page = 0; page < MAX_PAGES && from; page++) {
+      const res = await this.client.createMessagesRequest(roomId, from, PAGE_SIZE, Direction.Backward);
+      for (const raw of res.chunk as IRoomEvent[]) {
+        if (this.known(raw.event_id)) return missed;
+        const incoming = toIncoming(new MatrixEvent({ ...raw, room_id: roomId }));
+        if (incoming && raw.sender !== this.client.getUserId()) missed.unshift(incoming);
+      }
+      from = res.end;
+    }
+    if (from) this.logger.warn({ room_id: roomId, pages: MAX_PAGES }, "sync gap larger than the backfill bound; older messages skipped");
+    return missed;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * More messages arrive while the bot is down than one incremental sync
+ * carries: the sync comes back "limited", and the bot backfills the gap so
+ * every message is answered exactly once, in order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendTextRaw } from "../support/room-messages.js";
+import { useSynapse } from "../support/synapse-env.js";
+import { startUserClient, type UserClient } from "../support/user-client.js";
+import { botMessages, eventually, onboard, startBot, type BotFixture, type Onboarded } from "../support/bot.js";
+import type { RegisteredUser } from "../../src/dev/synapse.js";
+
+describe("a sync gap after downtime", () => {
+  const synapse = useSynapse();
+  let fx: BotFixture;
+  let alice: RegisteredUser;
+  let aliceClient: UserClient;
+  let rooms: Onboarded;
+
+  beforeAll(async () => {
+    alice = await synapse.newUser("alice");
+    fx = await startBot({ agents: [{ id: "gap" }], users: { [alice.userId]: "gap" }, startOptions: { syncTimelineLimit: 4 } });
+    aliceClient = await startUserClient(synapse.baseUrl, alice);
+    rooms = await onboard(aliceClient, alice.accessToken, synapse.baseUrl, fx.bot.userId);
+    await aliceClient.sendText(rooms.chatRoomId, "before");
+    await eventually("the first answer", async () =>
+      (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId)).find((m) => m.body === "echo: before"),
+    );
+  });
+  afterAll(async () => {
+    aliceClient?.stop();
+    await fx?.stop();
+  });
+
+  it("backfills the messages the limited sync skipped and answers all of them once, in order", async () => {
+    await fx.app.stop();
+    const texts = Array.from({ length: 15 }, (_, i) => `missed ${i + 1}`);
+    for (const text of texts) expect((await sendTextRaw(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text)).status).toBe(200);
+    await fx.restart();
+    const answered = async () =>
+      (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId))
+        .map((m) => m.body ?? "")
+        .filter((b) => b.startsWith("echo: missed") || b === "echo: before");
+    await eventually("fifteen answers", async () => ((await answered()).length >= 16 ? true : undefined), 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await answered()).toEqual(["echo: before", ...texts.map((t) => `echo: ${t}`)]);
+  });
+});
