@@ -88,7 +88,10 @@ export class MatrixReplyStream implements ReplyStream {
       this.wake = null;
       wake();
     }
-    if (!this.pump) this.pump = this.run().finally(() => (this.pump = null));
+    // Start on the next turn of the event loop: frames that came in one socket
+    // read (an instant answer's text and end) go out as one event, not as a
+    // message plus an edit right behind it — one homeserver round trip less.
+    if (!this.pump) this.pump = new Promise<void>((r) => setImmediate(r)).then(() => this.run()).finally(() => (this.pump = null));
   }
 
   private async run(): Promise<void> {
