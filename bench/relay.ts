@@ -65,10 +65,9 @@ export async function runRelay(ctx: BenchContext): Promise<Row[]> {
     inbound.push(out.t - ev.sync);
     inboundAfterSdk.push(out.t - ev.t);
     const lastText = ins.filter((f) => f.rid === out.rid && f.type === "text").at(-1);
-    const mine = puts.filter((p) => p.body.endsWith(text));
-    const complete = mine.find((p) => p.body === `echo: ${text}`);
+    const complete = puts.find((p) => p.body === `echo: ${text}`);
     if (lastText && complete) outbound.push(complete.t - lastText.t);
-    putsPerAnswer.push(puts.filter((p) => p.body === "echo: " || p.body.endsWith(text)).length);
+    if (complete) putsPerAnswer.push(puts.filter((p) => p.t >= out.t && p.t <= complete.t && (p.body === "echo: " || p.body.endsWith(text))).length);
   }
   const b = summarize(bot);
   const f = summarize(floor);

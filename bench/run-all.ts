@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SyncLoop } from "./lib/cs-api.js";
 import { log, type BenchContext, type Row } from "./lib/report.js";
-import { createWorld, provisionChat, provisionEchoRoom } from "./lib/setup.js";
+import { createWorld, provisionChat, provisionEchoRoom, provisionPlain } from "./lib/setup.js";
 import { cpuModel } from "./lib/proc.js";
 import { renderTable } from "./lib/table.js";
 import { runFiles } from "./files.js";
@@ -31,7 +31,8 @@ try {
     stream: await provisionChat(bot, alice, 2),
     files: await provisionChat(bot, alice, 3),
     floor: await provisionEchoRoom(alice, echo),
-    scratch: await alice.createRoom({ preset: "private_chat" }),
+    // No binding: the bot's own account posts here with the raw API (plain sends).
+    scratch: await provisionPlain(bot, alice),
   };
   const many = only.has("rooms") ? await prepareManyRooms(world, bot, echo) : null;
   const users = [alice.userId, ...(many?.users.map((u) => u.userId) ?? [])];

@@ -28,12 +28,15 @@ function shownAnswer(events: readonly RawEvent[], afterId: string, bot: string):
 export async function runStreaming(ctx: BenchContext): Promise<Row[]> {
   const count = envInt("BENCH_CHUNKS", 2000);
   const { alice, aliceSync, rooms } = ctx;
-  // One plain homeserver send, measured now: the allowance the target adds.
+  // One plain homeserver send, measured now: the bot's account sends with the
+  // raw API and the user sees it through /sync — the allowance the target adds.
   const sends: number[] = [];
   for (let i = 0; i < 30; i++) {
+    const body = `plain send ${i}`;
+    const seen = aliceSync.waitFor((e) => e.roomId === rooms.scratch && e.event.content["body"] === body, 30_000);
     const t0 = wallNow();
-    await alice.sendText(rooms.scratch, `plain send ${i}`);
-    sends.push(wallNow() - t0);
+    await ctx.bot.sendText(rooms.scratch, body);
+    sends.push((await seen).at - t0);
   }
   const sendP50 = percentile(sends, 50);
 
@@ -59,12 +62,14 @@ export async function runStreaming(ctx: BenchContext): Promise<Row[]> {
   const firstFrame = frames.find((f) => f.type === "text");
   const end = frames.find((f) => f.type === "end");
   const firstVisible = firstFrame ? first.at - firstFrame.t : Number.NaN;
+  const firstPut = entries(trace, "put").find((p) => firstFrame && p.t >= firstFrame.t);
   const allowance = 50 + sendP50;
   const exact = answer.text === expected;
   const exactTrimmed = answer.text.trim() === expected.trim();
   return [
     { bench: "streaming", metric: `Matrix events sent for ${count} chunks (messages + edits)`, value: `${answer.events} (${answer.messages} message${answer.messages === 1 ? "" : "s"})`, baseline: `${count} frames`, ratio: "", target: "" },
-    { bench: "streaming", metric: "agent's first frame → first text visible to the user", value: fmt(firstVisible, "ms"), baseline: `one send p50 ${fmt(sendP50, "ms")}`, ratio: "", target: `≤ 50 ms + one send = ${fmt(allowance, "ms")}`, met: firstVisible <= allowance },
+    { bench: "streaming", metric: "agent's first frame → first text visible to the user", value: fmt(firstVisible, "ms"), baseline: `one send, sent → seen, p50 ${fmt(sendP50, "ms")}`, ratio: "", target: `≤ 50 ms + one send = ${fmt(allowance, "ms")}`, met: firstVisible <= allowance },
+    { bench: "streaming", metric: "  of which agent's first frame → first send issued (bot)", value: firstFrame && firstPut ? fmt(firstPut.t - firstFrame.t, "ms") : "n/a", baseline: "", ratio: "", target: "" },
     { bench: "streaming", metric: "agent's first → last frame", value: firstFrame && end ? fmt(end.t - firstFrame.t, "ms") : "n/a", baseline: "", ratio: "", target: "" },
     { bench: "streaming", metric: "prompt sent → final text shown (polled every 0.5 s)", value: fmt(done - t0, "ms"), baseline: "", ratio: "", target: "" },
     { bench: "streaming", metric: "final text exact", value: exact ? "yes" : exactTrimmed ? "yes (up to trailing space)" : `NO (${answer.text.length} vs ${expected.length} chars)`, baseline: "", ratio: "", target: "exact", met: exactTrimmed },

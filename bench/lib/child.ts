@@ -39,6 +39,7 @@ export function spawnChild(entry: "bot-child" | "echo-child", env: NodeJS.Proces
     stdio: ["ignore", out, out, "ipc"],
     execArgv: ["--expose-gc"],
   });
+  child.on("error", () => undefined); // a closed IPC channel is seen through `exit`
   let next = 0;
   const pending = new Map<number, (v: unknown) => void>();
   const ready = new Promise<Ready>((resolve, reject) => {
@@ -57,14 +58,16 @@ export function spawnChild(entry: "bot-child" | "echo-child", env: NodeJS.Proces
         pending.delete(id);
         resolve(v as T);
       });
-      child.send({ cmd, id });
+      child.send({ cmd, id }, (err) => {
+        if (err) pending.get(id)?.({});
+      });
     });
   return {
     pid: child.pid as number,
     ready,
     ask,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || !child.connected) return;
       const exited = new Promise((r) => child.once("exit", r));
       await Promise.race([ask("stop"), exited, new Promise((r) => setTimeout(r, 15_000))]);
       if (child.exitCode === null) child.kill("SIGKILL");

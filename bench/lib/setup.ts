@@ -4,7 +4,7 @@
  * bot's onboarding is not what is measured), and the bot / floor echo client
  * as child processes.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
@@ -51,7 +51,7 @@ export async function createWorld(): Promise<BenchWorld> {
     agent,
     workspace,
     dir,
-    synapsePid: () => Number(readFileSync(configPaths(synapse.dir).pid, "utf8").trim()),
+    synapsePid: () => findPid(configPaths(synapse.dir).config),
     newUser: register,
     async newBot(localpart) {
       const bot = await register(localpart);
@@ -97,6 +97,19 @@ export async function createWorld(): Promise<BenchWorld> {
   };
 }
 
+/** The process whose command line names `arg` (Synapse writes no pid file in the foreground). */
+function findPid(arg: string): number {
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").includes(arg)) return Number(name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`no process runs with ${arg}`);
+}
+
 /** A chat room as the bot would create it (binding state by the bot), the owner invited and joined. */
 export async function provisionChat(bot: Cs, owner: Cs | string, index = 1): Promise<string> {
   const ownerId = typeof owner === "string" ? owner : owner.userId;
@@ -120,6 +133,13 @@ export async function provisionChat(bot: Cs, owner: Cs | string, index = 1): Pro
 export async function provisionEchoRoom(user: Cs, echo: Cs): Promise<string> {
   const roomId = await user.createRoom({ preset: "private_chat", invite: [echo.userId] });
   await echo.join(roomId);
+  return roomId;
+}
+
+/** A room of `creator` that `member` joined, with no binding. */
+export async function provisionPlain(creator: Cs, member: Cs): Promise<string> {
+  const roomId = await creator.createRoom({ preset: "private_chat", invite: [member.userId] });
+  await member.join(roomId);
   return roomId;
 }
 
