@@ -4,6 +4,7 @@
  * to the media repository and into the room. Bytes stream in both
  * directions; only a file's first bytes are held, for type detection.
  */
+import { existsSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -114,7 +115,7 @@ export class MatrixMediaPort implements MediaPort {
     const { handle, size, realPath } = opened.file;
     try {
       const name = safeName(file.name ?? path.basename(realPath));
-      const sniffed = await sniff(await readHead(handle, size), name, file.mime);
+      const sniffed = await sniff(await readHead(handle, size), name, file.mime, fdPath(handle.fd));
       const mxc = await this.uploadWithRetry(() => handle.createReadStream({ start: 0, end: size - 1, autoClose: false }), size, sniffed.mime, name, log);
       const eventId: EventId = await this.deps.sender.send(roomId, "m.room.message", fileContent(mxc, name, size, sniffed, file.caption), key);
       log.info({ size, mime: sniffed.mime, kind: sniffed.kind }, "agent's file sent");
@@ -151,6 +152,7 @@ export class MatrixMediaPort implements MediaPort {
 export function fileContent(mxc: string, name: string, size: number, s: Sniffed, caption?: string): Record<string, unknown> {
   const info: Record<string, unknown> = { mimetype: s.mime, size };
   if (s.width !== undefined && s.height !== undefined) Object.assign(info, { w: s.width, h: s.height });
+  if (s.durationMs !== undefined) info["duration"] = s.durationMs;
   return { msgtype: `m.${s.kind}`, body: caption?.trim() ? caption : name, filename: name, url: mxc, info };
 }
 
@@ -176,4 +178,10 @@ export function createMediaPort(
     },
     ...(config.maxFileBytes !== undefined && { maxFileBytes: config.maxFileBytes }),
   });
+}
+
+/** The open file again by its descriptor (Linux), so a header probe reads exactly the checked file. */
+function fdPath(fd: number): string | undefined {
+  const p = `/proc/self/fd/${fd}`;
+  return existsSync(p) ? p : undefined;
 }

@@ -140,6 +140,16 @@ describe("sniff", () => {
     expect(await sniff(head, name, hint)).toEqual(expected);
   });
 
+  it("reads an audio duration from the header (a 1.5 s WAV), and none from a header without one", async () => {
+    const wav = wavFile(8000, 1.5);
+    const file = path.join(alice, "tone.wav");
+    writeFileSync(file, wav);
+    expect(await sniff(wav.subarray(0, 4096), "tone.wav", undefined, file)).toMatchObject({ kind: "audio", durationMs: 1500 });
+    const mp3 = path.join(alice, "bare.mp3");
+    writeFileSync(mp3, Buffer.from("ID3\u0003\u0000\u0000\u0000\u0000\u0000\u0000"));
+    expect((await sniff(readFileSync(mp3), "bare.mp3", undefined, mp3)).durationMs).toBeUndefined();
+  });
+
   it("reads only the head of a file", async () => {
     const r = await openWorkspaceFile("hello.txt", scope, 1000);
     if (!r.ok) throw new Error("not opened");
@@ -147,3 +157,23 @@ describe("sniff", () => {
     await r.file.handle.close();
   });
 });
+
+/** A mono 8-bit PCM WAV of `seconds` at `rate` Hz: the header states the data length, hence the duration. */
+function wavFile(rate: number, seconds: number): Buffer {
+  const dataLen = Math.round(rate * seconds);
+  const buf = Buffer.alloc(44 + dataLen, 0x80);
+  buf.write("RIFF", 0);
+  buf.writeUInt32LE(36 + dataLen, 4);
+  buf.write("WAVE", 8);
+  buf.write("fmt ", 12);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate, 28); // byte rate
+  buf.writeUInt16LE(1, 32); // block align
+  buf.writeUInt16LE(8, 34); // bits
+  buf.write("data", 36);
+  buf.writeUInt32LE(dataLen, 40);
+  return buf;
+}
