@@ -23,7 +23,10 @@ export function cleanName(raw: string, max: number): string {
   return points.length <= max ? folded : points.slice(0, max).join("").trimEnd();
 }
 
-/** Markdown characters escaped, so a name shows as typed and cannot inject links. */
+/**
+ * Markdown characters escaped, so a name shows as typed and cannot inject
+ * links; `&` too, or a name like `&lt;b&gt;` would show as `<b>`.
+ */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]<>|~]/gu, (c) => `\\${c}`);
+  return text.replace(/[\\`*_[\]<>|~&]/gu, (c) => `\\${c}`);
 }
