@@ -12,7 +12,7 @@ import { startSynapse, type SynapseHandle } from "../support/synapse.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
 import { botMessages, eventually, onboard, startBot, type BotFixture, type Onboarded } from "../support/bot.js";
 
-describe("Synapse restarted while the bot runs", () => {
+describe("the homeserver fails: restarted, then rate-limiting hard", () => {
   let synapse: SynapseHandle;
   let fx: BotFixture;
   let alice: RegisteredUser;
@@ -65,5 +65,22 @@ describe("Synapse restarted while the bot runs", () => {
     const all = (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId)).map((m) => m.body);
     expect(all.filter((b) => b === chunkText(10))).toHaveLength(1);
     expect(fx.app.isReady()).toBe(true);
+  }, 150_000);
+
+  it("under a hard rate limit (1 message/s, burst 1) answers still arrive whole and once, late but with no error", async () => {
+    await synapse.overrideRateLimit(fx.bot.userId, { messagesPerSecond: 1, burstCount: 1 });
+    const texts = ["/slow 30 30", "limited 1", "limited 2"];
+    for (const text of texts) expect((await sendTextRaw(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text)).status).toBe(200);
+    const shown = async () => (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId)).map((m) => m.body ?? "");
+    await eventually("the limited answers", async () => ((await shown()).includes("echo: limited 2") ? true : undefined), 90_000);
+    await eventually("the streamed answer, exact", async () => ((await shown()).includes(chunkText(30)) ? true : undefined), 30_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const all = await shown();
+    expect(all.filter((b) => b === chunkText(30))).toHaveLength(1);
+    expect(all.filter((b) => b === "echo: limited 1")).toHaveLength(1);
+    expect(all.filter((b) => b === "echo: limited 2")).toHaveLength(1);
+    expect(all.filter((b) => b.startsWith("⚠️"))).toEqual([]);
+    const limited = (await fx.app.metrics.rateLimited.get()).values[0]?.value ?? 0;
+    expect(limited).toBeGreaterThan(0); // the homeserver really did push back
   }, 150_000);
 });
