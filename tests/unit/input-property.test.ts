@@ -11,6 +11,7 @@ import { asEventId, asRoomId, asUserId, type UserId } from "../../src/core/ids.j
 import type { IncomingEvent } from "../../src/core/incoming.js";
 import { decide, type RoomContext } from "../../src/core/routing.js";
 import { renderMarkdown } from "../../src/matrix/render.js";
+import { parseRegistry } from "../../src/config/registry.js";
 
 const BOT = asUserId("@bot:localhost");
 const OWNER = asUserId("@owner:localhost");
@@ -65,6 +66,28 @@ describe("routing (property-based)", () => {
         if (ev.sender === BOT) expect(action.type).toBe("ignore");
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe("the registry decides who is served", () => {
+  const registry = parseRegistry(
+    ['agents:', '  a: { base_url: "http://127.0.0.1:9", workspace_path: "/agents/a" }', "user_agents:", '  "@alice:example.org": ["a"]'].join("\n"),
+    "matrix-agents.yaml",
+    {},
+  );
+  it("only the exact user id: the same name on another server, another case or with padding is a stranger", () => {
+    expect(registry.agentsFor(asUserId("@alice:example.org"))).toEqual(["a"]);
+    fc.assert(
+      fc.property(
+        fc.constantFrom("@alice:evil.example", "@alice:example.org.evil", "@ALICE:example.org", "@alice:Example.org", " @alice:example.org", "@alice:example.org:443", "@alice"),
+        fc.string({ maxLength: 3 }),
+        (lookAlike, pad) => {
+          const id = asUserId(`${lookAlike}${pad}`);
+          if (id === "@alice:example.org") return;
+          expect(registry.agentsFor(id)).toEqual([]);
+        },
+      ),
     );
   });
 });
