@@ -19,7 +19,7 @@ import { attachIntake } from "./matrix/intake.js";
 import { createMediaPort } from "./matrix/media-port.js";
 import { discoverBindings } from "./matrix/reconcile.js";
 import { MatrixSender } from "./matrix/sender.js";
-import { buildClient, resolveSession } from "./matrix/session.js";
+import { buildClient, resolveSession, untilReachable } from "./matrix/session.js";
 import { PersistentSyncStore } from "./matrix/sync-store.js";
 import { Metrics } from "./observability/metrics.js";
 import { observeAgentPort } from "./observability/observed-agents.js";
@@ -93,7 +93,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
 
   const kv = { get: (k: string) => store.kv.get(k) ?? undefined, set: (k: string, v: string) => store.kv.set(k, v) };
   const creds = { ...config, userId: config.botUserId };
-  const session = await resolveSession(creds, kv, logger);
+  const session = await untilReachable(() => resolveSession(creds, kv, logger), logger);
   const syncStore = new PersistentSyncStore({
     load: () => kv.get(KV_KEYS.syncAccumulator),
     save: (json) => kv.set(KV_KEYS.syncAccumulator, json),

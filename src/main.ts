@@ -10,6 +10,7 @@
 import { start } from "./app.js";
 import { ConfigError, loadConfig, loadDotenv } from "./config/env.js";
 import { RegistryError } from "./config/registry.js";
+import { LoginRejectedError } from "./matrix/session.js";
 import { createLogger } from "./logger.js";
 import { onSignals } from "./main-signals.js";
 
@@ -49,7 +50,7 @@ class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   // Configuration problems are the operator's to fix: one clear message, no stack trace.
-  if (err instanceof ConfigError || err instanceof RegistryError || err instanceof UsageError) {
+  if (err instanceof ConfigError || err instanceof RegistryError || err instanceof UsageError || err instanceof LoginRejectedError) {
     process.stderr.write(`surfaces: ${err.message}\n`);
   } else {
     createLogger("error").fatal({ err }, "surfaces stopped on an unexpected error");

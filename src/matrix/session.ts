@@ -1,4 +1,4 @@
-import { createClient, type MatrixClient } from "matrix-js-sdk";
+import { createClient, MatrixError, type MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { sdkLogger } from "./sdk-logger.js";
 import type { PersistentSyncStore } from "./sync-store.js";
@@ -32,7 +32,9 @@ export async function resolveSession(
   logger: Logger,
 ): Promise<{ accessToken: string; deviceId: string }> {
   if (creds.accessToken) {
-    const deviceId = creds.deviceId ?? persisted.get(DEVICE_KEY) ?? (await whoAmIDevice(creds, creds.accessToken));
+    // Checking the token also proves the homeserver is reachable before syncing.
+    const whoami = await whoAmIDevice(creds, creds.accessToken);
+    const deviceId = creds.deviceId ?? persisted.get(DEVICE_KEY) ?? whoami;
     persisted.set(DEVICE_KEY, deviceId);
     return { accessToken: creds.accessToken, deviceId };
   }
@@ -42,32 +44,74 @@ export async function resolveSession(
     try {
       await whoAmIDevice(creds, savedToken);
       return { accessToken: savedToken, deviceId: savedDevice };
-    } catch {
+    } catch (err) {
+      if (!(err instanceof LoginRejectedError)) throw err;
       logger.info("saved access token no longer valid; logging in again with the same device");
     }
   }
   const client = createClient({ baseUrl: creds.homeserverUrl, logger: sdkLogger(logger) });
-  const res = await client.loginRequest({
-    type: "m.login.password",
-    identifier: { type: "m.id.user", user: creds.userId },
-    password: creds.password ?? "",
-    device_id: creds.deviceId ?? savedDevice,
-    initial_device_display_name: "Surfaces bot",
-  });
+  const res = await client
+    .loginRequest({
+      type: "m.login.password",
+      identifier: { type: "m.id.user", user: creds.userId },
+      password: creds.password ?? "",
+      device_id: creds.deviceId ?? savedDevice,
+      initial_device_display_name: "Surfaces bot",
+    })
+    .catch((err: unknown) => {
+      if (err instanceof MatrixError && (err.httpStatus === 401 || err.httpStatus === 403)) {
+        throw new LoginRejectedError(`the homeserver refused the password login for ${creds.userId} (${err.errcode ?? err.httpStatus})`);
+      }
+      throw err instanceof MatrixError && (err.httpStatus ?? 0) < 500 ? err : new HomeserverUnreachableError(String(err));
+    });
   persisted.set(TOKEN_KEY, res.access_token);
   persisted.set(DEVICE_KEY, res.device_id);
   logger.info({ device_id: res.device_id }, "logged in with password");
   return { accessToken: res.access_token, deviceId: res.device_id };
 }
 
+/** The homeserver could not be reached (network, 5xx): worth retrying. */
+export class HomeserverUnreachableError extends Error {
+  override name = "HomeserverUnreachableError";
+}
+
+/** The homeserver refused the credentials: an operator must fix the configuration. */
+export class LoginRejectedError extends Error {
+  override name = "LoginRejectedError";
+}
+
 async function whoAmIDevice(creds: Credentials, token: string): Promise<string> {
-  const res = await fetch(new URL("/_matrix/client/v3/account/whoami", creds.homeserverUrl), {
-    headers: { Authorization: `Bearer ${token}` },
-  });
-  if (!res.ok) throw new Error(`whoami failed: HTTP ${res.status}`);
+  let res: Response;
+  try {
+    res = await fetch(new URL("/_matrix/client/v3/account/whoami", creds.homeserverUrl), {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+  } catch (err) {
+    throw new HomeserverUnreachableError(`${creds.homeserverUrl}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
+  }
+  if (res.status >= 500) throw new HomeserverUnreachableError(`${creds.homeserverUrl}: HTTP ${res.status}`);
+  if (!res.ok) throw new LoginRejectedError(`the homeserver rejected the access token of ${creds.userId} (HTTP ${res.status})`);
   const body = (await res.json()) as { user_id: string; device_id?: string };
-  if (body.user_id !== creds.userId) throw new Error(`token belongs to ${body.user_id}, not ${creds.userId}`);
+  if (body.user_id !== creds.userId) throw new LoginRejectedError(`the access token belongs to ${body.user_id}, not ${creds.userId}`);
   return body.device_id ?? "SURFACES";
+}
+
+/**
+ * Start-up waits for a homeserver that is not up yet (a restart, a compose
+ * stack coming up) instead of crashing: retries with backoff, one log line
+ * each. Rejected credentials are not retried.
+ */
+export async function untilReachable<T>(attempt: () => Promise<T>, logger: Logger, maxDelayMs = 30_000): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof HomeserverUnreachableError)) throw err;
+      const delay = Math.min(maxDelayMs, 500 * 2 ** Math.min(n - 1, 10));
+      logger.warn({ reason: err.message, retry_in_ms: delay, attempt: n }, "homeserver not reachable; retrying");
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 export function buildClient(

@@ -1,0 +1,55 @@
+/**
+ * Start-up against a homeserver that is not there yet waits and retries;
+ * rejected credentials stop at once with a clear error.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { LoginRejectedError, resolveSession, untilReachable } from "../../src/matrix/session.js";
+
+const logger = pino({ level: "silent" });
+let server: Server | undefined;
+afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+function fakeHomeserver(answers: number[]): Promise<string> {
+  let n = 0;
+  server = createServer((req, res) => {
+    const status = answers[Math.min(n++, answers.length - 1)] ?? 200;
+    res.writeHead(status, { "Content-Type": "application/json" });
+    res.end(status === 200 ? JSON.stringify({ user_id: "@bot:hs", device_id: "DEV1" }) : JSON.stringify({ errcode: "M_UNKNOWN_TOKEN", error: "no" }));
+  });
+  return new Promise((resolve) => server!.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`)));
+}
+
+const kv = () => {
+  const m = new Map<string, string>();
+  return { get: (k: string) => m.get(k), set: (k: string, v: string) => void m.set(k, v) };
+};
+
+describe("start-up session", () => {
+  it("waits for a homeserver that answers 502 at first, then goes on", async () => {
+    const url = await fakeHomeserver([502, 503, 200]);
+    const session = await untilReachable(() => resolveSession({ homeserverUrl: url, userId: "@bot:hs", accessToken: "t" }, kv(), logger), logger, 20);
+    expect(session).toEqual({ accessToken: "t", deviceId: "DEV1" });
+  });
+
+  it("waits while nothing listens at all", async () => {
+    let tries = 0;
+    const url = "http://127.0.0.1:9"; // discard port: connection refused
+    const attempt = () => {
+      tries++;
+      return tries < 3
+        ? resolveSession({ homeserverUrl: url, userId: "@bot:hs", accessToken: "t" }, kv(), logger)
+        : Promise.resolve({ accessToken: "t", deviceId: "D" });
+    };
+    await expect(untilReachable(attempt, logger, 10)).resolves.toEqual({ accessToken: "t", deviceId: "D" });
+    expect(tries).toBe(3);
+  });
+
+  it("stops at once, with a clear error, when the token is rejected", async () => {
+    const url = await fakeHomeserver([401]);
+    await expect(untilReachable(() => resolveSession({ homeserverUrl: url, userId: "@bot:hs", accessToken: "bad" }, kv(), logger), logger, 10)).rejects.toThrow(LoginRejectedError);
+    await expect(resolveSession({ homeserverUrl: url, userId: "@bot:hs", accessToken: "bad" }, kv(), logger)).rejects.toThrow(/rejected the access token of @bot:hs/);
+  });
+});
