@@ -49,7 +49,11 @@ export interface App {
 export interface StartOptions {
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
-  /** Timeline events per room in a first sync (default 20). */
+  /**
+   * Timeline events per room in a first sync (default 1): they are history,
+   * recorded, never answered; the newest is the fence a later gap backfill
+   * stops at.
+   */
   initialSyncLimit?: number;
   /** Timeline events per room in later syncs before a gap is backfilled (default SYNC_TIMELINE_LIMIT). */
   syncTimelineLimit?: number;
@@ -178,7 +182,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   });
 
   await client.startClient({
-    initialSyncLimit: options.initialSyncLimit ?? 20,
+    initialSyncLimit: options.initialSyncLimit ?? 1,
     lazyLoadMembers: true,
     filter: syncFilter(config.botUserId, options.syncTimelineLimit ?? SYNC_TIMELINE_LIMIT),
   });

@@ -40,8 +40,9 @@ export function attachIntake(client: MatrixClient, hadSavedSync: boolean, logger
     handlers.onSyncState?.(state);
   });
 
-  client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStartOfTimeline: boolean | undefined) => {
-    if (toStartOfTimeline || !room) return;
+  client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStartOfTimeline: boolean | undefined, removed: boolean) => {
+    if (toStartOfTimeline || removed || !room) return;
+    trimTimeline(room);
     if (event.getSender() === botUserId) return;
     const incoming = toIncoming(event);
     if (!incoming) return;
@@ -63,4 +64,18 @@ export function attachIntake(client: MatrixClient, hadSavedSync: boolean, logger
     const eventId = asEventId(`invite:${room.roomId}:${runId}`);
     handlers.onEvent({ kind: "invite", roomId: asRoomId(room.roomId), eventId, sender: asUserId(inviter) });
   });
+}
+
+/** Events kept in memory per room: the bot reads each event once, as it arrives. */
+const TIMELINE_KEEP = 30;
+
+/**
+ * matrix-js-sdk keeps every event of a room's live timeline in memory for
+ * the life of the process; a bot never scrolls back, so old ones are dropped
+ * (room state is kept apart and stays whole).
+ */
+function trimTimeline(room: Room): void {
+  const events = room.getLiveTimeline().getEvents();
+  if (events.length <= TIMELINE_KEEP * 2) return;
+  room.removeEvents(events.slice(0, events.length - TIMELINE_KEEP).flatMap((e) => e.getId() ?? []));
 }

@@ -16,7 +16,9 @@ export interface SyncPersistence {
  * event ledger drops the replays.
  */
 export class PersistentSyncStore extends MemoryStore {
-  private readonly accumulator = new SyncAccumulator();
+  // The cache only has to resume the sync and hold room state; the ledger,
+  // not old timeline events, decides what was handled.
+  private readonly accumulator = new SyncAccumulator({ maxTimelineEntries: 20 });
   private dirty = false;
   private lastSave = 0;
   readonly hadSavedSync: boolean;
