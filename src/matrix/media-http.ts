@@ -1,9 +1,12 @@
 /**
- * The homeserver's media repository over plain fetch, so bodies stream both
+ * The homeserver's media repository over plain HTTP, so bodies stream both
  * ways: download through the authenticated media API (Synapse ≥ 1.120 serves
  * new media only there), upload through /_matrix/media/v3/upload.
  */
-import { Readable } from "node:stream";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { Logger } from "pino";
 
@@ -68,15 +71,39 @@ export class MediaHttp {
     return { body: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), length: Number.isFinite(length) && res.headers.has("content-length") ? length : null };
   }
 
-  /** Streams `size` bytes from `body` to the media repository; resolves with the mxc URI. */
+  /**
+   * Streams `size` bytes from `body` to the media repository; resolves with
+   * the mxc URI. node:http with pipeline() rather than fetch: fetch drains a
+   * stream body faster than the socket sends it, so a large file piled up in
+   * memory; pipeline reads only as the socket drains.
+   */
   async upload(body: Readable, size: number, mime: string, filename: string): Promise<string> {
-    const res = await this.request("POST", `/_matrix/media/v3/upload?filename=${encodeURIComponent(filename)}`, {
-      body: Readable.toWeb(body) as ReadableStream<Uint8Array>,
-      headers: { "Content-Type": mime, "Content-Length": String(size) },
-      duplex: "half", // required by fetch for a stream body
-    } as RequestInit);
-    const json = (await res.json()) as { content_uri?: unknown };
-    if (typeof json.content_uri !== "string") throw new MediaHttpError(res.status, undefined, "upload answer without content_uri");
+    const url = new URL(`/_matrix/media/v3/upload?filename=${encodeURIComponent(filename)}`, this.opts.homeserverUrl);
+    const token = this.opts.accessToken();
+    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, {
+      method: "POST",
+      headers: { "Content-Type": mime, "Content-Length": String(size), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    });
+    const response = new Promise<IncomingMessage>((resolve, reject) => {
+      req.once("response", resolve);
+      req.once("error", reject);
+    });
+    // A network failure surfaces as the TypeError fetch would raise, so callers retry both alike.
+    await pipeline(body, exactly(size), req).catch((err: unknown) => {
+      req.destroy();
+      throw new TypeError(`upload failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    const res = await response;
+    const text = await readAll(res);
+    let json: { content_uri?: unknown; errcode?: string } = {};
+    try {
+      json = JSON.parse(text) as typeof json;
+    } catch {
+      // not JSON: handled by the checks below
+    }
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw new MediaHttpError(status, json.errcode, `POST /_matrix/media/v3/upload → ${status} ${json.errcode ?? ""}`.trim());
+    if (typeof json.content_uri !== "string") throw new MediaHttpError(status, undefined, "upload answer without content_uri");
     return json.content_uri;
   }
 
@@ -99,4 +126,28 @@ export class MediaHttp {
     }
     return res;
   }
+}
+
+/**
+ * Passes bytes through and fails when their count differs from the announced
+ * Content-Length (a file cut short while sent): node:http would otherwise end
+ * the request short and leave the server waiting for the rest.
+ */
+function exactly(size: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      done(seen > size ? new Error(`file grew past its announced ${size} bytes`) : null, chunk);
+    },
+    flush(done) {
+      done(seen === size ? null : new Error(`file ended after ${seen} of its announced ${size} bytes`));
+    },
+  });
+}
+
+async function readAll(res: IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of res) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString("utf8");
 }
