@@ -20,6 +20,8 @@ interface Segment {
 export const STOPPED_MARK = "\n\n⏹ _stopped_";
 const EMPTY_ANSWER = "_(no text)_";
 const FINAL_ATTEMPTS = 40;
+/** Well under the 50 ms budget from the agent's first frame to visible text. */
+export const FIRST_SEND_WINDOW_MS = 8;
 
 /**
  * One streamed answer. The first text is posted at once; later text becomes
@@ -32,7 +34,8 @@ export class MatrixReplyStream implements ReplyStream {
   private status: string | null = null;
   private readonly segments: Segment[] = [{ start: 0, end: null, eventId: null, edits: 0, shown: "" }];
   private finished = false;
-  private wake: (() => void) | null = null;
+  /** The pump's pause: any change ends a wait for news; only `finish` ends a pacing wait. */
+  private waiter: { resolve: () => void; onlyOnFinish: boolean } | null = null;
   private pump: Promise<void> | null = null;
   /** Matrix events sent for this answer (messages + edits), for metrics and tests. */
   eventsSent = 0;
@@ -83,18 +86,19 @@ export class MatrixReplyStream implements ReplyStream {
   }
 
   private kick(): void {
-    if (this.wake) {
-      const wake = this.wake;
-      this.wake = null;
-      wake();
+    const waiter = this.waiter;
+    if (waiter && (!waiter.onlyOnFinish || this.finished)) {
+      this.waiter = null;
+      waiter.resolve();
     }
-    // Start on the next turn of the event loop: frames that came in one socket
-    // read (an instant answer's text and end) go out as one event, not as a
-    // message plus an edit right behind it — one homeserver round trip less.
-    if (!this.pump) this.pump = new Promise<void>((r) => setImmediate(r)).then(() => this.run()).finally(() => (this.pump = null));
+    if (!this.pump) this.pump = this.run().finally(() => (this.pump = null));
   }
 
   private async run(): Promise<void> {
+    // The first message waits a few ms for the rest of a quick answer (its
+    // text and `end` often arrive in separate socket reads): one event
+    // instead of a message and an edit right behind it. `finish` cuts it short.
+    if (!this.segments[0]?.eventId && !this.finished) await this.waitFor(FIRST_SEND_WINDOW_MS);
     for (;;) {
       const live = this.segments[this.segments.length - 1] as Segment;
       const rest = this.text.slice(live.start);
@@ -116,7 +120,7 @@ export class MatrixReplyStream implements ReplyStream {
         continue;
       }
       if (this.finished) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await new Promise<void>((resolve) => (this.waiter = { resolve, onlyOnFinish: false }));
     }
   }
 
@@ -130,18 +134,17 @@ export class MatrixReplyStream implements ReplyStream {
 
   private lastPublish = 0;
 
-  private async waitFor(remaining: number): Promise<void> {
+  /** Waits `ms`, or less when the answer finishes meanwhile; new text just waits its turn. */
+  private async waitFor(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, remaining);
-      this.wake = () => {
-        // Only finishing cuts the wait short; new text just waits its turn.
-        if (this.finished) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiter = { resolve: done, onlyOnFinish: true };
     });
-    this.wake = null;
+    this.waiter = null;
   }
 
   private async publish(index: number, markdown: string, final: boolean): Promise<void> {

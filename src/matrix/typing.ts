@@ -4,6 +4,17 @@ import type { RoomId } from "../core/ids.js";
 
 const TYPING_TIMEOUT_MS = 30_000;
 const REFRESH_MS = 20_000;
+/**
+ * Typing shows only once a turn takes longer than this: a quick answer needs
+ * no indicator, and each typing change is a request to the homeserver and a
+ * wake-up of every member's sync, which slowed quick answers measurably.
+ */
+export const TYPING_DELAY_MS = 300;
+
+interface RoomTyping {
+  timer: NodeJS.Timeout;
+  shown: boolean;
+}
 
 /**
  * Keeps the typing indicator on while a room's agent works: Matrix typing
@@ -11,23 +22,38 @@ const REFRESH_MS = 20_000;
  * explicitly at the end of the turn. Failures only cost the indicator.
  */
 export class TypingIndicator {
-  private readonly timers = new Map<RoomId, NodeJS.Timeout>();
+  private readonly rooms = new Map<RoomId, RoomTyping>();
 
   constructor(
     private readonly client: MatrixClient,
     private readonly logger: Logger,
+    private readonly delayMs = TYPING_DELAY_MS,
   ) {}
 
   set(roomId: RoomId, on: boolean): void {
-    const timer = this.timers.get(roomId);
-    if (timer) clearInterval(timer);
-    this.timers.delete(roomId);
-    this.send(roomId, on);
-    if (on) this.timers.set(roomId, setInterval(() => this.send(roomId, true), REFRESH_MS).unref());
+    const current = this.rooms.get(roomId);
+    if (current) {
+      clearTimeout(current.timer);
+      clearInterval(current.timer);
+      this.rooms.delete(roomId);
+    }
+    if (!on) {
+      if (current?.shown) this.send(roomId, false);
+      return;
+    }
+    const state: RoomTyping = {
+      shown: false,
+      timer: setTimeout(() => {
+        state.shown = true;
+        this.send(roomId, true);
+        state.timer = setInterval(() => this.send(roomId, true), REFRESH_MS).unref();
+      }, this.delayMs).unref(),
+    };
+    this.rooms.set(roomId, state);
   }
 
   stopAll(): void {
-    for (const roomId of [...this.timers.keys()]) this.set(roomId, false);
+    for (const roomId of [...this.rooms.keys()]) this.set(roomId, false);
   }
 
   private send(roomId: RoomId, on: boolean): void {

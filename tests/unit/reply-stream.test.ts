@@ -89,7 +89,7 @@ describe("MatrixReplyStream", () => {
     const { sender, sent } = fakeSender();
     const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.3", new EditPacer(1), logger);
     stream.setStatus("🔧 search…");
-    await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(String(sent[0]?.content["body"])).toContain("search");
     stream.appendText("partial");
     await stream.finish({ stopped: true });
@@ -106,6 +106,17 @@ describe("MatrixReplyStream", () => {
     expect(parts.length).toBeGreaterThan(2);
     expect(parts.join("")).toBe(text);
     for (const p of parts) expect(Buffer.byteLength(p)).toBeLessThanOrEqual(MAX_SEGMENT_BYTES);
+  });
+
+  it("sends a quick answer whose pieces arrive a moment apart as one event", async () => {
+    const { sender, sent } = fakeSender();
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.6", new EditPacer(1000), logger);
+    stream.appendText("echo: ");
+    await new Promise((r) => setTimeout(r, 1));
+    stream.appendText("hi");
+    await stream.finish({});
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.content["body"]).toBe("echo: hi");
   });
 
   it("sends nothing for an empty answer", async () => {
