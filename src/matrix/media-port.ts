@@ -116,7 +116,7 @@ export class MatrixMediaPort implements MediaPort {
     try {
       const name = safeName(file.name ?? path.basename(realPath));
       const sniffed = await sniff(await readHead(handle, size), name, file.mime, fdPath(handle.fd));
-      const mxc = await this.uploadWithRetry(() => handle.createReadStream({ start: 0, end: size - 1, autoClose: false }), size, sniffed.mime, name, log);
+      const mxc = await this.uploadWithRetry(() => handle.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: UPLOAD_CHUNK_BYTES }), size, sniffed.mime, name, log);
       const eventId: EventId = await this.deps.sender.send(roomId, "m.room.message", fileContent(mxc, name, size, sniffed, file.caption), key);
       log.info({ size, mime: sniffed.mime, kind: sniffed.kind }, "agent's file sent");
       return { ok: true, eventId };
@@ -179,6 +179,9 @@ export function createMediaPort(
     ...(config.maxFileBytes !== undefined && { maxFileBytes: config.maxFileBytes }),
   });
 }
+
+/** Bigger reads than the 64 KiB default: fewer syscalls and socket writes per upload, memory still flat. */
+const UPLOAD_CHUNK_BYTES = 1024 * 1024;
 
 /** The open file again by its descriptor (Linux), so a header probe reads exactly the checked file. */
 function fdPath(fd: number): string | undefined {

@@ -22,6 +22,8 @@ const EMPTY_ANSWER = "_(no text)_";
 const FINAL_ATTEMPTS = 40;
 /** Well under the 50 ms budget from the agent's first frame to visible text. */
 export const FIRST_SEND_WINDOW_MS = 8;
+/** A streaming answer with this much text goes out at once: the window is for short answers. */
+export const FIRST_SEND_EAGER_CHARS = 200;
 
 /**
  * One streamed answer. The first text is posted at once; later text becomes
@@ -34,8 +36,11 @@ export class MatrixReplyStream implements ReplyStream {
   private status: string | null = null;
   private readonly segments: Segment[] = [{ start: 0, end: null, eventId: null, edits: 0, shown: "" }];
   private finished = false;
-  /** The pump's pause: any change ends a wait for news; only `finish` ends a pacing wait. */
-  private waiter: { resolve: () => void; onlyOnFinish: boolean } | null = null;
+  /**
+   * The pump's pause. Any change ends a wait for `news`; only `finish` ends a
+   * `pace` wait; the `first` window also ends once enough text is there.
+   */
+  private waiter: { resolve: () => void; kind: "news" | "pace" | "first" } | null = null;
   private pump: Promise<void> | null = null;
   /** Matrix events sent for this answer (messages + edits), for metrics and tests. */
   eventsSent = 0;
@@ -87,7 +92,8 @@ export class MatrixReplyStream implements ReplyStream {
 
   private kick(): void {
     const waiter = this.waiter;
-    if (waiter && (!waiter.onlyOnFinish || this.finished)) {
+    const enough = waiter?.kind === "first" && this.text.length >= FIRST_SEND_EAGER_CHARS;
+    if (waiter && (waiter.kind === "news" || this.finished || enough)) {
       this.waiter = null;
       waiter.resolve();
     }
@@ -95,10 +101,13 @@ export class MatrixReplyStream implements ReplyStream {
   }
 
   private async run(): Promise<void> {
-    // The first message waits a few ms for the rest of a quick answer (its
+    // The first message waits a few ms for the rest of a short answer (its
     // text and `end` often arrive in separate socket reads): one event
-    // instead of a message and an edit right behind it. `finish` cuts it short.
-    if (!this.segments[0]?.eventId && !this.finished) await this.waitFor(FIRST_SEND_WINDOW_MS);
+    // instead of a message and an edit right behind it. `finish`, or text
+    // enough to show, cuts it short.
+    if (!this.segments[0]?.eventId && !this.finished && this.text.length < FIRST_SEND_EAGER_CHARS) {
+      await this.waitFor(FIRST_SEND_WINDOW_MS, "first");
+    }
     for (;;) {
       const live = this.segments[this.segments.length - 1] as Segment;
       const rest = this.text.slice(live.start);
@@ -113,14 +122,14 @@ export class MatrixReplyStream implements ReplyStream {
       if (view !== null && view !== live.shown) {
         const wait = this.lastPublish + this.pacer.intervalMs() - Date.now();
         if (live.eventId && !this.finished && wait > 0) {
-          await this.waitFor(wait);
+          await this.waitFor(wait, "pace");
           continue; // more may have arrived while waiting: recompute
         }
         await this.publish(this.segments.length - 1, view, this.finished);
         continue;
       }
       if (this.finished) return;
-      await new Promise<void>((resolve) => (this.waiter = { resolve, onlyOnFinish: false }));
+      await new Promise<void>((resolve) => (this.waiter = { resolve, kind: "news" }));
     }
   }
 
@@ -135,14 +144,14 @@ export class MatrixReplyStream implements ReplyStream {
   private lastPublish = 0;
 
   /** Waits `ms`, or less when the answer finishes meanwhile; new text just waits its turn. */
-  private async waitFor(ms: number): Promise<void> {
+  private async waitFor(ms: number, kind: "pace" | "first"): Promise<void> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
         clearTimeout(timer);
         resolve();
       }
-      this.waiter = { resolve: done, onlyOnFinish: true };
+      this.waiter = { resolve: done, kind };
     });
     this.waiter = null;
   }

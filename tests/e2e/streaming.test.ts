@@ -4,7 +4,7 @@
  * limits), rendered as sanitised HTML, split when long, failures as notices.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { useSynapse } from "../support/synapse-env.js";
+import { useSharedAgent, useSynapse } from "../support/synapse-env.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
 import { allEvents, botMessages, eventually, onboard, startBot, waitForBotMessage, type BotFixture, type Onboarded } from "../support/bot.js";
 import { chunkText, longText, CODE_SAMPLE } from "../../src/reference-agent/directives.js";
@@ -40,7 +40,8 @@ describe("streamed answers", () => {
   beforeAll(async () => {
     alice = await synapse.newUser("alice");
     fx = await startBot({
-      agents: [{ id: "streamer" }],
+      // The run's shared reference agent (started once by the global setup).
+      agents: [{ id: "streamer", baseUrl: useSharedAgent().url, workspace: useSharedAgent().workspace }],
       users: { [alice.userId]: "streamer" },
       env: { SURFACES_EDIT_INTERVAL_MS: String(EDIT_INTERVAL_MS), SURFACES_TURN_IDLE_TIMEOUT_MS: "1500" },
     });

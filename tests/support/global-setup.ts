@@ -1,10 +1,17 @@
 /**
- * vitest globalSetup of the e2e project: one Synapse per run, shared by all
- * e2e files through `inject("synapse")` (see synapse-env.ts). If Synapse
- * cannot start this throws, so the e2e tests fail instead of being skipped.
+ * vitest globalSetup of the e2e project: one Synapse and one reference agent
+ * per run, shared by the e2e files through `inject("synapse")` and
+ * `inject("agent")` (see synapse-env.ts). If either cannot start this throws,
+ * so the e2e tests fail instead of being skipped. Files that kill, restart or
+ * mis-configure an agent start their own (tests/support/bot.ts).
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
 import type { TestProject } from "vitest/node";
 import { startSynapse } from "../../src/dev/synapse.js";
+import { startReferenceAgent } from "../../src/reference-agent/server.js";
 import type { SharedSynapseInfo } from "./synapse-env.js";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -18,7 +25,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     dir: synapse.dir,
   };
   project.provide("synapse", info);
+  const workspace = mkdtempSync(join(tmpdir(), "surfaces-shared-agent-"));
+  const agent = await startReferenceAgent({ workspace, logger: pino({ level: "silent" }) });
+  project.provide("agent", { url: agent.url, workspace });
   return async () => {
+    await agent.close();
+    rmSync(workspace, { recursive: true, force: true });
     // SURFACES_KEEP_SYNAPSE=1 keeps the data dir (homeserver.log) for a post-mortem.
     if (process.env["SURFACES_KEEP_SYNAPSE"]) await synapse.stop();
     else await synapse.dispose();

@@ -26,6 +26,8 @@ export interface SharedSynapseInfo {
 declare module "vitest" {
   export interface ProvidedContext {
     synapse: SharedSynapseInfo;
+    /** The run's shared reference agent (scripted mode). */
+    agent: { url: string; workspace: string };
   }
 }
 
@@ -57,4 +59,11 @@ export function useSynapse(): SharedSynapse {
     overrideRateLimit: (userId, limit) => overrideRateLimit(info.baseUrl, info.adminToken, userId, limit),
     deleteRateLimitOverride: (userId) => deleteRateLimitOverride(info.baseUrl, info.adminToken, userId),
   };
+}
+
+/** The run's shared reference agent, for files that neither kill nor reconfigure it. */
+export function useSharedAgent(): { url: string; workspace: string } {
+  const agent = inject("agent");
+  if (!agent) throw new Error("no shared reference agent injected: run e2e tests through the vitest e2e project");
+  return agent;
 }
