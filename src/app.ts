@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Filter, SyncState, type MatrixClient } from "matrix-js-sdk";
+import { ClientEvent, Filter, SyncState, type SyncStateData, type MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { createAgentPool } from "./agents/pool.js";
 import type { AppConfig } from "./config/env.js";
@@ -165,10 +165,10 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   const readyPromise = new Promise<void>((resolve) => {
     // Ready after a sync with the homeserver itself: a resumed client first
     // reports PREPARED from its cache, before its first request is answered.
-    const onSync = (state: SyncState, _prev: SyncState | null, data?: { fromCache?: boolean }): void => {
+    const onSync = (state: SyncState, _prev: SyncState | null, data?: SyncStateData): void => {
       const synced = state === SyncState.Syncing || (state === SyncState.Prepared && !data?.fromCache);
       if (!synced) return;
-      client.off("sync" as never, onSync as never);
+      client.off(ClientEvent.Sync, onSync);
       rebuildState(client, store, logger);
       resumeAfterRestart(store, chat, logger);
       // Pending events, in arrival order, before anything new: nothing is
@@ -178,7 +178,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       logger.info({ rooms: store.rooms.count() }, "ready");
       resolve();
     };
-    client.on("sync" as never, onSync as never);
+    client.on(ClientEvent.Sync, onSync);
   });
 
   await client.startClient({

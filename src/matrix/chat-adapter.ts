@@ -84,6 +84,9 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
     return roomId;
   }
 
+  // sendStateEvent is typed by the SDK's own table of state events; custom
+  // types (ours) and the empty `{}` that removes a Space child are not in it.
+
   /** Adds a room to a Space, or takes it out (`{}` content). */
   async setSpaceChild(spaceId: RoomId, roomId: RoomId, present: boolean): Promise<void> {
     const content = present ? { via: [serverOf(this.botUserId)], suggested: true } : {};
