@@ -171,6 +171,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       client.off(ClientEvent.Sync, onSync);
       rebuildState(client, store, logger);
       resumeAfterRestart(store, chat, logger);
+      dispatcher.confirmations.resume();
       // Pending events, in arrival order, before anything new: nothing is
       // handled until the rooms are known.
       for (const row of store.inbox.pending()) enqueue(row.content as IncomingEvent);

@@ -114,6 +114,26 @@ export class Confirmations {
     }
   }
 
+  /**
+   * After a restart: an agent's question died with its turn, so it is dropped
+   * and the room told; a `!clear` / `!archive` question gets its expiry timer
+   * back (one already past its time expires now, with its notice).
+   */
+  resume(): void {
+    for (const question of this.deps.store.pending.all()) {
+      if (question.kind === "confirm") {
+        this.deps.store.pending.delete(question.roomId);
+        void this.deps.chat
+          .sendNotice(question.roomId, strings.questionDroppedByRestart, `dropped.${question.promptEventId ?? question.roomId}`)
+          .catch((err: unknown) => this.deps.logger.error({ err, room_id: question.roomId }, "could not announce a dropped question"));
+        continue;
+      }
+      const timer = setTimeout(() => void this.expire(question), Math.max(0, question.expiresAt - this.now()));
+      timer.unref();
+      this.timers.set(question.roomId, timer);
+    }
+  }
+
   /** Stops every timer (shutdown). Questions stay in the store and still expire by their time. */
   stop(): void {
     for (const t of this.timers.values()) clearTimeout(t);

@@ -74,6 +74,7 @@ export interface CoreStore {
     take(roomId: RoomId, now?: number): PendingQuestion | undefined;
     delete(roomId: RoomId): boolean;
     byPromptEvent(eventId: EventId, now?: number): PendingQuestion | undefined;
+    all(): PendingQuestion[];
   };
   inbox: {
     setStatus(eventId: EventId, status: InboxStatus, turnId?: TurnId): void;

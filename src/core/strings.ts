@@ -97,6 +97,8 @@ export const strings = {
   confirmApproved: "✅ Approved.",
   confirmRefused: "❌ Refused.",
   cancelled: "Cancelled; nothing changed.",
+  questionDroppedByRestart:
+    "⌛ I was restarted while the agent waited for your answer; that request no longer applies.",
   questionExpired: (kind: "clear" | "archive" | "confirm") =>
     kind === "confirm" ? "⌛ No answer in time, so that counts as no." : "⌛ No answer in time; nothing changed.",
   // Files (src/core/file-flow.ts).

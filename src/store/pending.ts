@@ -41,6 +41,7 @@ export function pendingRepo(db: Database) {
   const delStmt = db.prepare("DELETE FROM pending WHERE room_id = ?");
   const byPromptStmt = db.prepare<[string], Row>("SELECT * FROM pending WHERE prompt_event_id = ?");
   const expiredStmt = db.prepare<[number], Row>("SELECT * FROM pending WHERE expires_at <= ? ORDER BY expires_at");
+  const allStmt = db.prepare<[], Row>("SELECT * FROM pending ORDER BY expires_at");
 
   const get = (roomId: RoomId, now?: number): PendingRecord | undefined => {
     const row = getStmt.get(roomId);
@@ -58,6 +59,8 @@ export function pendingRepo(db: Database) {
         return live(rec, now);
       })(),
     delete: (roomId: RoomId): boolean => delStmt.run(roomId).changes > 0,
+    /** Every question, expired or not, soonest expiry first (start-up). */
+    all: (): PendingRecord[] => allStmt.all().map(toRecord),
     /** The pending question whose prompt message is this event (for ✅/❌ reactions). */
     byPromptEvent: (eventId: EventId, now?: number): PendingRecord | undefined => {
       const row = byPromptStmt.get(eventId);

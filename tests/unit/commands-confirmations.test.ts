@@ -91,6 +91,22 @@ describe("Confirmations", () => {
 
   const turn = (id: string): ActiveTurn => ({ turnId: asTurnId(id), agentId: agent, roomId: room, reply: {} as never, stopRequested: false });
 
+  it("after a restart drops the agent's question (its turn is gone) and re-arms a !clear question", async () => {
+    const other = asRoomId("!other:hs");
+    store.rooms.upsert({ roomId: other, owner: asUserId("@u:hs"), kind: "chat", agentId: agent, chatId: asChatId("3"), name: "Chat 2", index: 2, archived: false });
+    store.pending.set({ roomId: room, kind: "confirm", turnId: asTurnId("old"), confirmId: "c", agentId: agent, promptEventId: asEventId("$p1"), expiresAt: clock + 60_000 });
+    store.pending.set({ roomId: other, kind: "clear", turnId: null, confirmId: null, agentId: null, promptEventId: asEventId("$p2"), expiresAt: clock + 2000 });
+    confirmations.resume();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent.map((m) => m.text)).toEqual([strings.questionDroppedByRestart]);
+    await confirmations.answer(room, true, "late");
+    expect(answers).toEqual([]); // the late !yes reaches no agent
+    expect(sent.at(-1)?.text).toBe(strings.nothingPending);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(sent.at(-1)?.text).toBe(strings.questionExpired("clear"));
+    expect(store.pending.get(other)).toBeUndefined();
+  });
+
   it("forwards !yes to the agent once and then has nothing pending", async () => {
     await confirmations.askAgent(turn("t1"), "c1", "Go?");
     expect(sent[0]?.text).toContain("asks: Go?");
