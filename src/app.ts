@@ -162,6 +162,15 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     known: (eventId) => store.inbox.has(eventId as EventId),
   });
 
+  // The ledger only has to outlive replays (a resumed sync, Synapse's ~24 h
+  // transaction memory); pruning runs only once synced, so a first sync after
+  // a long downtime still finds its fences.
+  const pruneLedger = (): void => {
+    const removed = store.inbox.prune(LEDGER_KEEP_MS);
+    if (removed) logger.info({ removed }, "pruned handled events from the ledger");
+  };
+  const pruneTimer = setInterval(() => ready && pruneLedger(), 60 * 60_000).unref();
+
   const readyPromise = new Promise<void>((resolve) => {
     // Ready after a sync with the homeserver itself: a resumed client first
     // reports PREPARED from its cache, before its first request is answered.
@@ -176,6 +185,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       // handled until the rooms are known.
       for (const row of store.inbox.pending()) enqueue(row.content as IncomingEvent);
       ready = true;
+      pruneLedger();
       logger.info({ rooms: store.rooms.count() }, "ready");
       resolve();
     };
@@ -206,6 +216,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     async stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(pruneTimer);
       client.stopClient();
       dispatcher.turns.close(); // messages waiting for a down agent give up (with a notice)
       await Promise.race([dispatcher.queue.drain(), new Promise((r) => setTimeout(r, 10_000))]);
@@ -228,6 +239,9 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
  * rare and keeps the common case to one request.
  */
 export const SYNC_TIMELINE_LIMIT = 250;
+
+/** Handled events are forgotten after a week. */
+export const LEDGER_KEEP_MS = 7 * 24 * 60 * 60_000;
 
 function syncFilter(userId: string, timelineLimit: number): Filter {
   const filter = new Filter(userId);

@@ -10,7 +10,7 @@ const MAX_PAGES = 20;
  * After a downtime, a busy room's incremental sync comes back "limited": it
  * holds only the newest events, and the ones before them were never seen.
  * This pages backwards from the gap until it meets an event the ledger
- * knows, then hands the missed events on oldest first — followed by the live
+ * knows or one the bot sent, then hands the missed events on oldest first — followed by the live
  * events that arrived meanwhile, so the room's order is kept.
  */
 export class GapFiller {
@@ -54,9 +54,11 @@ export class GapFiller {
     for (let page = 0; page < MAX_PAGES && from; page++) {
       const res = await this.client.createMessagesRequest(roomId, from, PAGE_SIZE, Direction.Backward);
       for (const raw of res.chunk as IRoomEvent[]) {
-        if (this.known(raw.event_id)) return missed;
+        // The bot's own event is a fence too: what came before it arrived
+        // while the bot was live, so the ledger has it (even once pruned).
+        if (this.known(raw.event_id) || raw.sender === this.client.getUserId()) return missed;
         const incoming = toIncoming(new MatrixEvent({ ...raw, room_id: roomId }));
-        if (incoming && raw.sender !== this.client.getUserId()) missed.unshift(incoming);
+        if (incoming) missed.unshift(incoming);
       }
       from = res.end;
     }
