@@ -88,6 +88,8 @@ export class MediaHttp {
       req.once("response", resolve);
       req.once("error", reject);
     });
+    // When the body fails, pipeline's error is the one reported; the request's own rejection is expected then.
+    response.catch(() => undefined);
     // A network failure surfaces as the TypeError fetch would raise, so callers retry both alike.
     await pipeline(body, exactly(size), req).catch((err: unknown) => {
       req.destroy();
