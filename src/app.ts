@@ -21,6 +21,7 @@ import { discoverBindings } from "./matrix/reconcile.js";
 import { MatrixSender } from "./matrix/sender.js";
 import { buildClient, resolveSession, untilReachable } from "./matrix/session.js";
 import { PersistentSyncStore } from "./matrix/sync-store.js";
+import { routeSdkModuleLogs } from "./matrix/sdk-logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { observeAgentPort } from "./observability/observed-agents.js";
 import { KV_KEYS, newChatId, openStore, type Store } from "./store/index.js";
@@ -102,6 +103,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     load: () => kv.get(KV_KEYS.syncAccumulator),
     save: (json) => kv.set(KV_KEYS.syncAccumulator, json),
   });
+  routeSdkModuleLogs(logger);
   const client = buildClient(creds, session, syncStore, logger);
   let chat: MatrixChatAdapter | undefined;
   const sender = new MatrixSender(client, logger, {

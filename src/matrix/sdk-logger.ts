@@ -1,3 +1,4 @@
+import loglevel from "loglevel";
 import type { Logger as PinoLogger } from "pino";
 import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
 
@@ -24,5 +25,23 @@ function safeString(value: unknown): string {
     return JSON.stringify(value);
   } catch {
     return String(value);
+  }
+}
+
+/**
+ * Some SDK modules (sync, MatrixRTC) log through module-level `loglevel`
+ * loggers, not the client's, straight to stdout. Point them at pino too:
+ * new loggers inherit the method factory, existing ones are rebuilt.
+ */
+export function routeSdkModuleLogs(pino: PinoLogger): void {
+  const log = pino.child({ component: "matrix-js-sdk" });
+  const factory: loglevel.MethodFactory = (method) => {
+    const level = method === "error" ? "warn" : method === "trace" ? "trace" : "debug";
+    return (...msg: unknown[]) => log[level](msg.map((m) => (typeof m === "string" ? m : safeString(m))).join(" "));
+  };
+  loglevel.methodFactory = factory;
+  for (const l of Object.values(loglevel.getLoggers())) {
+    l.methodFactory = factory;
+    l.rebuild();
   }
 }
