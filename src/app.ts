@@ -67,6 +67,7 @@ const endpointsOf = (registry: Registry): Map<AgentId, AgentEndpoint> =>
 export async function start(config: AppConfig, options: StartOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   let agents: AgentPort | undefined;
+  const metrics = new Metrics();
   const registry = watchRegistry(config.registryPath, {
     logger,
     ...(options.env ? { env: options.env } : {}),
@@ -80,12 +81,12 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     idleTimeoutMs: config.turnIdleTimeoutMs,
     // A backstop only: the dispatcher's own timer answers first and tells the user.
     confirmTimeoutMs: config.confirmTimeoutMs + 10_000,
+    onConnected: (agentId, again) => again && metrics.agentReconnects.inc({ agent: agentId }),
   });
   agents.setAgents(endpointsOf(registry.current()));
 
   let ready = false;
   let stopped = false;
-  const metrics = new Metrics();
   const readiness = (): Readiness =>
     appReadiness({
       synced: () => ready,
@@ -130,7 +131,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     agentKnown: (id) => registry.current().agent(id) !== undefined,
     confirmTimeoutMs: config.confirmTimeoutMs,
     editIntervalMs: config.editIntervalMs,
-    media: createMediaPort(config, client, sender, (id) => registry.current().agent(id)?.workspacePath, logger),
+    media: createMediaPort(config, client, sender, (id) => registry.current().agent(id)?.workspacePath, logger, metrics),
   });
 
   metrics.bindSources({

@@ -39,6 +39,8 @@ export interface ConnectionListener {
   onFrame(frame: Exclude<AgentFrame, { type: "hello" }>): void;
   /** An established connection went away (any reason, including close()). */
   onDown(reason: string): void;
+  /** The handshake completed; `again` when this connection was up before (a reconnect). */
+  onUp?(again: boolean): void;
 }
 
 type State = "idle" | "connecting" | "open" | "waiting" | "stopped";
@@ -54,6 +56,7 @@ export class AgentConnection {
   private pingTimer: NodeJS.Timeout | undefined;
   private pongTimer: NodeJS.Timeout | undefined;
   private waiters = new Set<(connected: boolean) => void>();
+  private everUp = false;
   private closed: Promise<void> | undefined;
   /** The agent's hello of the current connection. */
   agentHello: AgentHello | undefined;
@@ -243,6 +246,8 @@ export class AgentConnection {
     );
     this.startPing();
     this.settleWaiters(true);
+    this.listener.onUp?.(this.everUp);
+    this.everUp = true;
   }
 
   private receive(raw: string): void {

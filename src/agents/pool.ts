@@ -39,6 +39,8 @@ export interface AgentPoolOptions {
   /** Sent in the surface hello. Default: package.json version. */
   surfaceVersion?: string;
   random?: () => number;
+  /** Each completed handshake; `again` for a reconnect (metrics). */
+  onConnected?(agentId: AgentId, again: boolean): void;
 }
 
 interface Agent {
@@ -109,6 +111,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
       {
         onFrame: (frame) => holder.agent && onFrame(agentId, holder.agent, frame),
         onDown: () => turns.failAll(connectionLost),
+        onUp: (again) => options.onConnected?.(agentId, again),
       },
     );
     holder.agent = { endpoint, connection, turns, log };

@@ -11,6 +11,7 @@ import type { Readable } from "node:stream";
 import type { MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import type { AppConfig } from "../config/env.js";
+import type { FileMetrics } from "../observability/metrics.js";
 import { lookup } from "mime-types";
 import type { Attachment } from "../core/agent-port.js";
 import type { FileRefusal, MediaPort, OutgoingFile } from "../core/chat-port.js";
@@ -33,6 +34,8 @@ export interface MatrixMediaPortDeps {
   ownership: Ownership;
   /** SURFACES_MAX_FILE_BYTES; unset = the homeserver's upload limit. */
   maxFileBytes?: number;
+  /** Counts each file moved (metrics). */
+  metrics?: FileMetrics;
 }
 
 type FetchResult = Awaited<ReturnType<MediaPort["fetchToWorkspace"]>>;
@@ -80,6 +83,7 @@ export class MatrixMediaPort implements MediaPort {
         const mime = file.mime ?? (lookup(file.name) || "application/octet-stream");
         written.push({ path: out.relative, name: file.name, mime, size: out.size });
         log.info({ path: out.relative, size: out.size }, "user file written to the inbox");
+        this.deps.metrics?.fileRelayed("inbound", out.size);
       } catch (err) {
         if (err instanceof FileTooLargeError) {
           log.info({ name: file.name, limit }, "user file over the limit while streaming; refused");
@@ -119,6 +123,7 @@ export class MatrixMediaPort implements MediaPort {
       const mxc = await this.uploadWithRetry(() => handle.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: UPLOAD_CHUNK_BYTES }), size, sniffed.mime, name, log);
       const eventId: EventId = await this.deps.sender.send(roomId, "m.room.message", fileContent(mxc, name, size, sniffed, file.caption), key);
       log.info({ size, mime: sniffed.mime, kind: sniffed.kind }, "agent's file sent");
+      this.deps.metrics?.fileRelayed("outbound", size);
       return { ok: true, eventId };
     } catch (err) {
       log.error({ err }, "could not send the agent's file");
@@ -163,6 +168,7 @@ export function createMediaPort(
   sender: MatrixSender,
   workspaceOf: (agentId: AgentId) => string | undefined,
   logger: Logger,
+  metrics?: FileMetrics,
 ): MatrixMediaPort {
   const log = logger.child({ component: "media" });
   return new MatrixMediaPort({
@@ -177,6 +183,7 @@ export function createMediaPort(
       ...(config.fileGid !== undefined && { gid: config.fileGid }),
     },
     ...(config.maxFileBytes !== undefined && { maxFileBytes: config.maxFileBytes }),
+    ...(metrics && { metrics }),
   });
 }
 

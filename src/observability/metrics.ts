@@ -66,6 +66,7 @@ export class Metrics implements FileMetrics {
   });
   readonly rateLimited = new Counter({ name: "surfaces_matrix_rate_limited_total", help: "HTTP 429 responses seen from the homeserver.", registers: [this.registry] });
   readonly filesRelayed = new Counter({ name: "surfaces_files_relayed_total", help: "Files moved between Matrix and agent workspaces.", labelNames: ["direction"] as const, registers: [this.registry] });
+  readonly agentReconnects = new Counter({ name: "surfaces_agent_reconnects_total", help: "Agent connections re-established after a loss.", labelNames: ["agent"] as const, registers: [this.registry] });
   readonly fileBytes = new Counter({ name: "surfaces_file_bytes_total", help: "Bytes of files moved between Matrix and agent workspaces.", labelNames: ["direction"] as const, registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

@@ -113,6 +113,9 @@ describe("agent faults", () => {
     const all = await bodies(chat);
     expect(all.filter((b) => b.startsWith("echo: "))).toEqual(["echo: are you back?", "echo: and in order?"]);
     expect(all.filter((b) => b.includes("waits and goes out"))).toHaveLength(1);
+    // The reconnect is counted for operators.
+    const reconnects = await fx.app.metrics.registry.getSingleMetric("surfaces_agent_reconnects_total")?.get();
+    expect(reconnects?.values.find((v) => v.labels["agent"] === "helper")?.value ?? 0).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
   it("one agent hanging does not hold up another agent's room, nor the same agent's other room", async () => {

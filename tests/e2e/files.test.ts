@@ -227,6 +227,14 @@ describe("files", () => {
       expect(sha(await download(c.url))).toBe(sha(onDisk));
     });
 
+    it("files are counted for operators, both ways, with their bytes", async () => {
+      const metric = async (name: string, direction: string) =>
+        (await fx.app.metrics.registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels["direction"] === direction)?.value ?? 0;
+      expect(await metric("surfaces_files_relayed_total", "inbound")).toBeGreaterThanOrEqual(5);
+      expect(await metric("surfaces_file_bytes_total", "inbound")).toBeGreaterThanOrEqual(5 * 1024 * 1024);
+      expect(await metric("surfaces_files_relayed_total", "outbound")).toBeGreaterThanOrEqual(1);
+    });
+
     it("an image goes as m.image with width, height and the caption as body", async () => {
       const ev = await ask("out/chart.png the quarterly chart", (m) => m.event.content["url"] !== undefined);
       expect(ev.msgtype).toBe("m.image");

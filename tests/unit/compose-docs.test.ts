@@ -21,7 +21,7 @@ describe("docs/operator-guide.md", () => {
     const metrics = new Metrics({ defaultMetrics: false });
     metrics.bindSources({ queueDepth: () => 0, agentIds: () => [], agents: { status: () => "unavailable" } });
     const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
-    expect(names.length).toBe(12);
+    expect(names.length).toBe(13);
     for (const name of names) expect(guide, name).toContain(`| \`${name}\` |`);
   });
 });
