@@ -28,7 +28,10 @@ async function main(argv: string[]): Promise<void> {
       return runBot();
     case "agent": {
       const { runReferenceAgentCli } = await import("./reference-agent/cli.js");
-      const agent = await runReferenceAgentCli(rest, process.env);
+      // Its settings errors (bad port, llm mode without a provider) are the operator's: one line.
+      const agent = await runReferenceAgentCli(rest, process.env).catch((err: unknown) => {
+        throw new UsageError(`agent: ${err instanceof Error ? err.message : String(err)}`);
+      });
       onSignals(async () => agent.close());
       return;
     }

@@ -38,7 +38,7 @@ describe("reference agent edges", () => {
     expect((await fetch(`${agent.url}/nope`)).status).toBe(404);
   });
 
-  it("refuses llm mode until it exists", async () => {
+  it("refuses llm mode without a provider, naming what is missing", async () => {
     await expect(runReferenceAgentCli(["--port", "0", "--mode", "llm"], {}, silent)).rejects.toThrow(/llm/);
   });
 
