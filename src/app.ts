@@ -13,6 +13,7 @@ import type { IncomingEvent } from "./core/incoming.js";
 import { strings } from "./core/strings.js";
 import { startHttpServer, type HttpServer } from "./http/server.js";
 import { appReadiness, type Readiness } from "./http/readiness.js";
+import { sweepPartials } from "./files/sweep.js";
 import { createLogger } from "./logger.js";
 import { MatrixChatAdapter } from "./matrix/chat-adapter.js";
 import { attachIntake } from "./matrix/intake.js";
@@ -189,6 +190,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       for (const row of store.inbox.pending()) enqueue(row.content as IncomingEvent);
       ready = true;
       pruneLedger();
+      void sweepInboxes(registry.current(), logger);
       logger.info({ rooms: store.rooms.count() }, "ready");
       resolve();
     };
@@ -253,6 +255,18 @@ function syncFilter(userId: string, timelineLimit: number): Filter {
     presence: { not_types: ["*"] },
   });
   return filter;
+}
+
+/** Removes download temp files a crash left in the agents' inboxes (older than 10 minutes). */
+async function sweepInboxes(registry: Registry, logger: Logger): Promise<void> {
+  for (const agent of registry.agents.values()) {
+    try {
+      const removed = await sweepPartials(agent.workspacePath, 10 * 60_000);
+      if (removed.length) logger.info({ agent_id: agent.id, removed }, "removed unfinished downloads from the inbox");
+    } catch (err) {
+      logger.warn({ err, agent_id: agent.id }, "could not sweep the agent's inbox");
+    }
+  }
 }
 
 /** Rebuilds the room cache from the bindings in room state; never creates a room. */
