@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runReset } from "../../src/cli/reset.js";
 import type { RegisteredUser } from "../../src/dev/synapse.js";
 import { useSynapse } from "../support/synapse-env.js";
-import { startUserClient, type UserClient } from "../support/user-client.js";
-import { eventually, onboard, roomState, startBot, waitForBotMessage, type BotFixture, type Onboarded } from "../support/bot.js";
+import type { UserClient } from "../support/user-client.js";
+import { eventually, roomState, startChat, type ChatFixture, waitForBotMessage, type BotFixture, type Onboarded } from "../support/bot.js";
 
 class Capture extends Writable {
   text = "";
@@ -21,22 +21,17 @@ class Capture extends Writable {
 
 describe("operations", () => {
   const synapse = useSynapse();
+  let chat: ChatFixture;
   let fx: BotFixture;
   let alice: RegisteredUser;
   let aliceClient: UserClient;
   let rooms: Onboarded;
 
   beforeAll(async () => {
-    alice = await synapse.newUser("alice");
-    // Password login instead of a token: the fixture's bot is registered with a password.
-    fx = await startBot({ agents: [{ id: "ops" }], users: { [alice.userId]: "ops" } });
-    aliceClient = await startUserClient(synapse.baseUrl, alice);
-    rooms = await onboard(aliceClient, alice.accessToken, synapse.baseUrl, fx.bot.userId);
+    chat = await startChat({ agents: [{ id: "ops" }] });
+    ({ fx, user: alice, client: aliceClient, rooms } = chat);
   });
-  afterAll(async () => {
-    aliceClient?.stop();
-    await fx?.stop();
-  });
+  afterAll(() => chat?.stop());
 
   it("logs in with a password once and reuses the same device after a restart", async () => {
     const env = { SURFACES_ACCESS_TOKEN: "", SURFACES_DEVICE_ID: "", SURFACES_PASSWORD: fx.bot.password };

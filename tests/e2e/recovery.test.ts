@@ -7,27 +7,23 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useSynapse } from "../support/synapse-env.js";
-import { startUserClient, type UserClient } from "../support/user-client.js";
-import { botMessages, onboard, startBot, waitForBotMessage, type BotFixture, type Onboarded } from "../support/bot.js";
+import type { UserClient } from "../support/user-client.js";
+import { botMessages, startChat, type ChatFixture, waitForBotMessage, type BotFixture, type Onboarded } from "../support/bot.js";
 import type { RegisteredUser } from "../../src/dev/synapse.js";
 
 describe("a lost database", () => {
   const synapse = useSynapse();
+  let chat: ChatFixture;
   let fx: BotFixture;
   let alice: RegisteredUser;
   let aliceClient: UserClient;
   let rooms: Onboarded;
 
   beforeAll(async () => {
-    alice = await synapse.newUser("alice");
-    fx = await startBot({ agents: [{ id: "keeper" }], users: { [alice.userId]: "keeper" } });
-    aliceClient = await startUserClient(synapse.baseUrl, alice);
-    rooms = await onboard(aliceClient, alice.accessToken, synapse.baseUrl, fx.bot.userId);
+    chat = await startChat({ agents: [{ id: "keeper" }] });
+    ({ fx, user: alice, client: aliceClient, rooms } = chat);
   });
-  afterAll(async () => {
-    aliceClient?.stop();
-    await fx?.stop();
-  });
+  afterAll(() => chat?.stop());
 
   it("is rebuilt from room state: same rooms, same chat ids, no new rooms, the conversation continues", async () => {
     await aliceClient.sendText(rooms.chatRoomId, "before the loss");

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useSharedAgent, useSynapse } from "../support/synapse-env.js";
-import { startUserClient, type UserClient } from "../support/user-client.js";
-import { allEvents, botMessages, eventually, onboard, startBot, waitForBotMessage, type BotFixture, type Onboarded } from "../support/bot.js";
+import type { UserClient } from "../support/user-client.js";
+import { allEvents, botMessages, eventually, startChat, type ChatFixture, waitForBotMessage, type BotFixture, type Onboarded } from "../support/bot.js";
 import { chunkText, longText, CODE_SAMPLE } from "../../src/reference-agent/directives.js";
 import type { RegisteredUser } from "../../src/dev/synapse.js";
 import type { ShownMessage } from "../support/room-messages.js";
@@ -37,21 +37,16 @@ describe("streamed answers", () => {
     return events.slice(start + 1).filter((e) => e.sender === fx.bot.userId && e.type === "m.room.message");
   };
 
+  let chat: ChatFixture;
   beforeAll(async () => {
-    alice = await synapse.newUser("alice");
-    fx = await startBot({
+    chat = await startChat({
       // The run's shared reference agent (started once by the global setup).
       agents: [{ id: "streamer", baseUrl: useSharedAgent().url, workspace: useSharedAgent().workspace }],
-      users: { [alice.userId]: "streamer" },
       env: { SURFACES_EDIT_INTERVAL_MS: String(EDIT_INTERVAL_MS), SURFACES_TURN_IDLE_TIMEOUT_MS: "1500" },
     });
-    aliceClient = await startUserClient(synapse.baseUrl, alice);
-    rooms = await onboard(aliceClient, alice.accessToken, synapse.baseUrl, fx.bot.userId);
+    ({ fx, user: alice, client: aliceClient, rooms } = chat);
   });
-  afterAll(async () => {
-    aliceClient?.stop();
-    await fx?.stop();
-  });
+  afterAll(() => chat?.stop());
 
   it("streams a 200-chunk answer as one message edited at a bounded pace, exact at the end", async () => {
     const expected = chunkText(200);

@@ -6,31 +6,27 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendTextRaw } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
-import { startUserClient, type UserClient } from "../support/user-client.js";
-import { botMessages, eventually, onboard, startBot, type BotFixture, type Onboarded } from "../support/bot.js";
+import type { UserClient } from "../support/user-client.js";
+import { botMessages, eventually, startChat, type ChatFixture, type BotFixture, type Onboarded } from "../support/bot.js";
 import type { RegisteredUser } from "../../src/dev/synapse.js";
 
 describe("a sync gap after downtime", () => {
   const synapse = useSynapse();
+  let chat: ChatFixture;
   let fx: BotFixture;
   let alice: RegisteredUser;
   let aliceClient: UserClient;
   let rooms: Onboarded;
 
   beforeAll(async () => {
-    alice = await synapse.newUser("alice");
-    fx = await startBot({ agents: [{ id: "gap" }], users: { [alice.userId]: "gap" }, startOptions: { syncTimelineLimit: 4 } });
-    aliceClient = await startUserClient(synapse.baseUrl, alice);
-    rooms = await onboard(aliceClient, alice.accessToken, synapse.baseUrl, fx.bot.userId);
+    chat = await startChat({ agents: [{ id: "gap" }], startOptions: { syncTimelineLimit: 4 } });
+    ({ fx, user: alice, client: aliceClient, rooms } = chat);
     await aliceClient.sendText(rooms.chatRoomId, "before");
     await eventually("the first answer", async () =>
       (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId)).find((m) => m.body === "echo: before"),
     );
   });
-  afterAll(async () => {
-    aliceClient?.stop();
-    await fx?.stop();
-  });
+  afterAll(() => chat?.stop());
 
   it("backfills the messages the limited sync skipped and answers all of them once, in order", async () => {
     await fx.app.stop();

@@ -130,7 +130,7 @@ export interface Onboarded {
 }
 
 import { fetchRoomMessages, shownMessages, type RawEvent, type ShownMessage } from "./room-messages.js";
-import type { UserClient } from "./user-client.js";
+import { startUserClient, type UserClient } from "./user-client.js";
 
 /** Polls `check` until it returns a value (raw API reads are cheap on a local Synapse). */
 export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -191,4 +191,37 @@ export async function onboard(user: UserClient, token: string, baseUrl: string, 
     return undefined;
   });
   return { spaceId, chatRoomId, lobbyId };
+}
+
+/** A registry user with a bot of their own, already in their Space and first chat room. */
+export interface ChatFixture {
+  fx: BotFixture;
+  user: RegisteredUser;
+  client: UserClient;
+  rooms: Onboarded;
+  stop(): Promise<void>;
+}
+
+/**
+ * The usual start of an e2e file: a new user mapped to the first agent of
+ * `opts.agents`, the bot, the user's client, and the onboarding done.
+ */
+export async function startChat(opts: Omit<BotOptions, "users">): Promise<ChatFixture> {
+  const synapse = useSynapse();
+  const user = await synapse.newUser("alice");
+  const agentId = opts.agents[0]?.id;
+  if (!agentId) throw new Error("startChat needs at least one agent");
+  const fx = await startBot({ ...opts, users: { [user.userId]: agentId } });
+  const client = await startUserClient(synapse.baseUrl, user);
+  const rooms = await onboard(client, user.accessToken, synapse.baseUrl, fx.bot.userId);
+  return {
+    fx,
+    user,
+    client,
+    rooms,
+    async stop() {
+      client.stop();
+      await fx.stop();
+    },
+  };
 }
