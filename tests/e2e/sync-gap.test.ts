@@ -6,35 +6,28 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendTextRaw } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
-import type { UserClient } from "../support/user-client.js";
-import { botMessages, eventually, startChat, type ChatFixture, type BotFixture, type Onboarded } from "../support/bot.js";
-import type { RegisteredUser } from "../../src/dev/synapse.js";
+import { botMessages, eventually, startChat, type ChatFixture } from "../support/bot.js";
 
 describe("a sync gap after downtime", () => {
   const synapse = useSynapse();
   let chat: ChatFixture;
-  let fx: BotFixture;
-  let alice: RegisteredUser;
-  let aliceClient: UserClient;
-  let rooms: Onboarded;
 
   beforeAll(async () => {
     chat = await startChat({ agents: [{ id: "gap" }], startOptions: { syncTimelineLimit: 4 } });
-    ({ fx, user: alice, client: aliceClient, rooms } = chat);
-    await aliceClient.sendText(rooms.chatRoomId, "before");
+    await chat.client.sendText(chat.rooms.chatRoomId, "before");
     await eventually("the first answer", async () =>
-      (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId)).find((m) => m.body === "echo: before"),
+      (await botMessages(synapse.baseUrl, chat.user.accessToken, chat.rooms.chatRoomId, chat.fx.bot.userId)).find((m) => m.body === "echo: before"),
     );
   });
   afterAll(() => chat?.stop());
 
   it("backfills the messages the limited sync skipped and answers all of them once, in order", async () => {
-    await fx.app.stop();
+    await chat.fx.app.stop();
     const texts = Array.from({ length: 15 }, (_, i) => `missed ${i + 1}`);
-    for (const text of texts) expect((await sendTextRaw(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text)).status).toBe(200);
-    await fx.restart();
+    for (const text of texts) expect((await sendTextRaw(synapse.baseUrl, chat.user.accessToken, chat.rooms.chatRoomId, text)).status).toBe(200);
+    await chat.fx.restart();
     const answered = async () =>
-      (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId))
+      (await botMessages(synapse.baseUrl, chat.user.accessToken, chat.rooms.chatRoomId, chat.fx.bot.userId))
         .map((m) => m.body ?? "")
         .filter((b) => b.startsWith("echo: missed") || b === "echo: before");
     await eventually("fifteen answers", async () => ((await answered()).length >= 16 ? true : undefined), 60_000);
