@@ -10,7 +10,7 @@ import type { RegisteredUser } from "../../src/dev/synapse.js";
 import { sendTextRaw, type RawEvent, type ShownMessage } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
-import { allEvents, botMessages, eventually, onboard, roomState, startBot, type BotFixture, type Onboarded } from "../support/bot.js";
+import { allEvents, botMessages, eventually, onboard, roomState, startBot, type BotFixture, type Onboarded, sayAndWait } from "../support/bot.js";
 
 const SAFE_TAGS = new Set(["p", "strong", "em", "b", "i", "u", "s", "del", "code", "pre", "a", "ul", "ol", "li", "br", "hr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "span", "sup", "sub"]);
 
@@ -32,11 +32,8 @@ describe("bad input from users", () => {
   let rooms: Onboarded;
 
   const shown = (roomId: string): Promise<ShownMessage[]> => botMessages(synapse.baseUrl, alice.accessToken, roomId, fx.bot.userId);
-  async function say(roomId: string, text: string, match: (m: ShownMessage) => boolean = () => true): Promise<ShownMessage> {
-    const before = (await shown(roomId)).length;
-    await aliceClient.sendText(roomId, text);
-    return eventually(`the bot's answer to ${text.slice(0, 40)}`, async () => (await shown(roomId)).slice(before).find(match));
-  }
+  const say = (roomId: string, text: string, match?: (m: ShownMessage) => boolean, timeoutMs?: number): Promise<ShownMessage> =>
+    sayAndWait({ baseUrl: synapse.baseUrl, token: alice.accessToken, bot: fx.bot.userId, client: aliceClient }, roomId, text, match, timeoutMs);
   /** Every formatted_body the bot ever put in the room, edits included. */
   async function formattedBodies(roomId: string): Promise<string[]> {
     const events: RawEvent[] = (await allEvents(synapse.baseUrl, alice.accessToken, roomId)).filter((e) => e.sender === fx.bot.userId);

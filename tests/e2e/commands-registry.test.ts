@@ -10,7 +10,7 @@ import type { RegisteredUser } from "../../src/dev/synapse.js";
 import type { ShownMessage } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
-import { botMessages, eventually, onboard, startBot, type BotFixture, type Onboarded } from "../support/bot.js";
+import { eventually, onboard, startBot, type BotFixture, type Onboarded, sayAndWait } from "../support/bot.js";
 
 describe("registry hot reload", () => {
   const synapse = useSynapse();
@@ -19,12 +19,8 @@ describe("registry hot reload", () => {
   let aliceClient: UserClient;
   let rooms: Onboarded;
 
-  async function say(roomId: string, text: string, match: (m: ShownMessage) => boolean = () => true): Promise<ShownMessage> {
-    const shown = () => botMessages(synapse.baseUrl, alice.accessToken, roomId, fx.bot.userId);
-    const before = (await shown()).length;
-    await aliceClient.sendText(roomId, text);
-    return eventually(`the bot's answer to ${text}`, async () => (await shown()).slice(before).find(match));
-  }
+  const say = (roomId: string, text: string, match?: (m: ShownMessage) => boolean, timeoutMs?: number): Promise<ShownMessage> =>
+    sayAndWait({ baseUrl: synapse.baseUrl, token: alice.accessToken, bot: fx.bot.userId, client: aliceClient }, roomId, text, match, timeoutMs);
   const agentsOf = (user: string): string[] => fx.app.registry.current().agentsFor(user as never);
 
   beforeAll(async () => {

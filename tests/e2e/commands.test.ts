@@ -7,7 +7,7 @@ import type { RegisteredUser } from "../../src/dev/synapse.js";
 import type { ShownMessage } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
-import { botMessages, eventually, onboard, roomState, startBot, type BotFixture, type Onboarded } from "../support/bot.js";
+import { botMessages, eventually, onboard, roomState, startBot, type BotFixture, type Onboarded, sayAndWait } from "../support/bot.js";
 
 describe("commands", () => {
   const synapse = useSynapse();
@@ -18,11 +18,8 @@ describe("commands", () => {
 
   const shown = (roomId: string): Promise<ShownMessage[]> => botMessages(synapse.baseUrl, alice.accessToken, roomId, fx.bot.userId);
   /** Sends `text` and waits for the first new bot message in the room that matches. */
-  async function say(roomId: string, text: string, match: (m: ShownMessage) => boolean = () => true): Promise<ShownMessage> {
-    const before = (await shown(roomId)).length;
-    await aliceClient.sendText(roomId, text);
-    return eventually(`the bot's answer to ${text}`, async () => (await shown(roomId)).slice(before).find(match));
-  }
+  const say = (roomId: string, text: string, match?: (m: ShownMessage) => boolean, timeoutMs?: number): Promise<ShownMessage> =>
+    sayAndWait({ baseUrl: synapse.baseUrl, token: alice.accessToken, bot: fx.bot.userId, client: aliceClient }, roomId, text, match, timeoutMs);
   const binding = (roomId: string) => roomState(synapse.baseUrl, alice.accessToken, roomId, "org.surfaces.room");
   const room = (roomId: string) => fx.app.store.rooms.get(roomId as never);
 

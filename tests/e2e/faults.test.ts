@@ -14,7 +14,7 @@ import type { RegisteredUser } from "../../src/dev/synapse.js";
 import type { ShownMessage } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
-import { botMessages, eventually, onboard, startBot, testLogger, type BotFixture, type Onboarded } from "../support/bot.js";
+import { botMessages, eventually, onboard, startBot, testLogger, type BotFixture, type Onboarded, sayAndWait } from "../support/bot.js";
 
 const RIGHT_TOKEN = "faults-right-token-5e1f";
 const WRONG_TOKEN = "faults-wrong-token-9a7c";
@@ -32,11 +32,8 @@ describe("agent faults", () => {
   const shown = (roomId: string): Promise<ShownMessage[]> => botMessages(synapse.baseUrl, alice.accessToken, roomId, fx.bot.userId);
   const bodies = async (roomId: string): Promise<string[]> => (await shown(roomId)).map((m) => m.body ?? "");
   /** Sends `text`, waits for a new bot message matching `match`. */
-  async function say(roomId: string, text: string, match: (m: ShownMessage) => boolean = () => true, timeoutMs = 30_000): Promise<ShownMessage> {
-    const before = (await shown(roomId)).length;
-    await aliceClient.sendText(roomId, text);
-    return eventually(`the bot's answer to ${text}`, async () => (await shown(roomId)).slice(before).find(match), timeoutMs);
-  }
+  const say = (roomId: string, text: string, match?: (m: ShownMessage) => boolean, timeoutMs?: number): Promise<ShownMessage> =>
+    sayAndWait({ baseUrl: synapse.baseUrl, token: alice.accessToken, bot: fx.bot.userId, client: aliceClient }, roomId, text, match, timeoutMs);
   async function newRoom(agentId: string, name: string): Promise<string> {
     await say(rooms.lobbyId, `!agent ${agentId}`, (m) => (m.body ?? "").includes("New rooms will use"));
     await say(rooms.lobbyId, `!new ${name}`, (m) => (m.body ?? "").includes("New chat"));

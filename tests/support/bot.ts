@@ -225,3 +225,25 @@ export async function startChat(opts: Omit<BotOptions, "users">): Promise<ChatFi
     },
   };
 }
+
+/** Who says something in a room, and which bot answers. */
+export interface Speaker {
+  baseUrl: string;
+  token: string;
+  bot: string;
+  client: UserClient;
+}
+
+/** Sends `text` and waits for the first new bot message in the room that matches. */
+export async function sayAndWait(
+  who: Speaker,
+  roomId: string,
+  text: string,
+  match: (m: ShownMessage) => boolean = () => true,
+  timeoutMs = 30_000,
+): Promise<ShownMessage> {
+  const shown = (): Promise<ShownMessage[]> => botMessages(who.baseUrl, who.token, roomId, who.bot);
+  const before = (await shown()).length;
+  await who.client.sendText(roomId, text);
+  return eventually(`the bot's answer to ${text.slice(0, 40)}`, async () => (await shown()).slice(before).find(match), timeoutMs);
+}
