@@ -138,7 +138,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   });
 
   metrics.bindSources({
-    queueDepth: () => dispatcher.queue.totalDepth(),
+    queueDepth: () => dispatcher.loop.depth(),
     agentIds: () => registry.current().agents.keys(),
     agents,
   });
@@ -221,7 +221,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       clearInterval(pruneTimer);
       client.stopClient();
       dispatcher.turns.close(); // messages waiting for a down agent give up (with a notice)
-      await Promise.race([dispatcher.queue.drain(), new Promise((r) => setTimeout(r, 10_000))]);
+      await Promise.race([dispatcher.loop.drain(), new Promise((r) => setTimeout(r, 10_000))]);
       chat.stop();
       dispatcher.confirmations.stop();
       syncStore.flush();

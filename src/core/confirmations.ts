@@ -16,6 +16,8 @@ export interface ConfirmationsDeps {
   /** An unanswered question counts as "no" after this (default 5 minutes). */
   timeoutMs: number;
   now?: () => number;
+  /** Runs an expiry as an item of the room's loop (default: at once). */
+  inRoom?(roomId: RoomId, task: () => Promise<void>): Promise<void>;
 }
 
 const VARIATION_SELECTORS = /[\ufe0e\ufe0f]/gu;
@@ -145,7 +147,7 @@ export class Confirmations {
           .catch((err: unknown) => this.deps.logger.error({ err, room_id: question.roomId }, "could not announce a dropped question"));
         continue;
       }
-      const timer = setTimeout(() => void this.expire(question), Math.max(0, question.expiresAt - this.now()));
+      const timer = setTimeout(() => void this.expireInRoom(question), Math.max(0, question.expiresAt - this.now()));
       timer.unref();
       this.timers.set(question.roomId, timer);
     }
@@ -168,9 +170,13 @@ export class Confirmations {
     this.deps.store.pending.delete(question.roomId);
     this.deps.store.pending.set(question);
     this.clearTimer(question.roomId);
-    const timer = setTimeout(() => void this.expire(question), this.deps.timeoutMs);
+    const timer = setTimeout(() => void this.expireInRoom(question), this.deps.timeoutMs);
     timer.unref();
     this.timers.set(question.roomId, timer);
+  }
+
+  private expireInRoom(question: PendingQuestion): Promise<void> {
+    return this.deps.inRoom ? this.deps.inRoom(question.roomId, () => this.expire(question)) : this.expire(question);
   }
 
   private async expire(question: PendingQuestion): Promise<void> {

@@ -32,6 +32,7 @@ export const strings = {
   roomArchived: "This chat is archived; I no longer forward messages from it. Use `!new` to start a new one.",
   unknownCommand: (name: string) => `Unknown command \`!${name}\`. Type \`!help\` for the list.`,
   internalError: "⚠️ Something went wrong on my side while handling that. It has been logged.",
+  roomChangedMeanwhile: "⚠️ This room was archived or changed while your files arrived, so I didn't pass that message on.",
   turnInterrupted: "⚠️ I was restarted while answering your previous message; that answer was cut short.",
 
   // Commands (src/core/commands/).

@@ -7,9 +7,9 @@
 import { randomBytes } from "node:crypto";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSynapse, type SynapseHandle } from "../support/synapse.js";
-import { startUserClient, type UserClient } from "../support/user-client.js";
-import { onboard, sayAndWait, startBot, type BotFixture } from "../support/bot.js";
+import { startSynapse, type SynapseHandle } from "../../support/synapse.js";
+import { startUserClient, type UserClient } from "../../support/user-client.js";
+import { onboard, sayAndWait, startBot, type BotFixture } from "../../support/bot.js";
 
 async function loginStatus(baseUrl: string, userId: string, password: string): Promise<number> {
   const res = await fetch(new URL("/_matrix/client/v3/login", baseUrl), {
