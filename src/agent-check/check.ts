@@ -259,9 +259,12 @@ async function checkCancel(options: AgentCheckOptions, t: Turn, socket: ProbeSoc
   if (outcome.terminals[0] !== "end") return ["fail", `the cancelled turn finished with ${outcome.terminals[0]}; finish it with end`];
   const problem = turnProblem(outcome, options.cancelBoundMs);
   if (problem) return ["fail", problem];
-  // Send the cancel again: a cancel for a finished turn must be ignored.
+  const latency = t.startedAt + (outcome.endMs ?? 0) - sentAt;
+  // Again, now for a finished turn: it must be ignored, not break the connection.
   socket.send({ type: "cancel", request_id: t.requestId });
-  return ["pass", `end ${t.startedAt + (outcome.endMs ?? 0) - sentAt} ms after cancel (bound ${options.cancelBoundMs} ms)`];
+  const closed = await socket.waitClosed(options.settleMs);
+  if (closed) return ["fail", `a cancel for a finished turn closed the socket (${closed.code}); ignore it`];
+  return ["pass", `end ${latency} ms after cancel (bound ${options.cancelBoundMs} ms); a late cancel was ignored`];
 }
 
 async function checkFiles(all: Received[], workspace: string | undefined): Promise<Judgement> {

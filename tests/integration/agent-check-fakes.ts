@@ -17,6 +17,7 @@ export type Fault =
   | "closes-on-unknown-type"
   | "one-turn-at-a-time"
   | "ignores-cancel"
+  | "closes-on-late-cancel"
   | "closes-on-chat-closed"
   | "file-outside"
   | "ghosts-after-reconnect"
@@ -118,6 +119,7 @@ export async function startFakeAgent(opts: { fault?: Fault; token?: string } = {
         }
         case "cancel":
           if (fault !== "ignores-cancel" && turns.has(id)) end(id);
+          else if (fault === "closes-on-late-cancel") ws.close(1011, "no such turn");
           return;
         case "chat_closed":
           if (fault === "closes-on-chat-closed") ws.close(1011, "unexpected frame");
