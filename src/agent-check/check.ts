@@ -195,7 +195,9 @@ async function checkHealth(options: AgentCheckOptions): Promise<Judgement> {
     }
     return ["pass", `GET ${url} → 200 ${body.slice(0, 120)}`];
   } catch (err) {
-    return ["fail", `GET ${url} failed: ${err instanceof Error ? err.message : String(err)}`];
+    // undici hides the reason (ECONNREFUSED, …) in `cause`.
+    const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : "";
+    return ["fail", `GET ${url} failed: ${err instanceof Error ? err.message : String(err)}${cause}`];
   }
 }
 
