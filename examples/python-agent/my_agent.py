@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
-from agent import Turn
+if TYPE_CHECKING:  # agent.py imports this module; the type is only for hints
+    from agent import Turn
 
 # Per-conversation memory, keyed by chat_id: the surface never sends history.
 history: dict[str, list[dict[str, str]]] = defaultdict(list)
