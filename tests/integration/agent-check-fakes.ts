@@ -13,6 +13,7 @@ export type Fault =
   | "no-hello"
   | "accepts-any-token"
   | "ignores-version"
+  | "silent-mismatch"
   | "double-end"
   | "closes-on-unknown-type"
   | "one-turn-at-a-time"
@@ -22,7 +23,8 @@ export type Fault =
   | "file-outside"
   | "ghosts-after-reconnect"
   | "invalid-frame"
-  | "oversized-frame";
+  | "oversized-frame"
+  | "unknown-request-id";
 
 export interface FakeAgent {
   url: string;
@@ -87,6 +89,7 @@ export async function startFakeAgent(opts: { fault?: Fault; token?: string } = {
       if (!greeted) {
         if (frame.type !== "hello") return ws.close(4002, "expected hello");
         if (fault === "no-hello") return;
+        if (fault === "silent-mismatch" && frame["protocol"] !== 1) return ws.close(4001, "protocol mismatch");
         ws.send(JSON.stringify({ type: "hello", protocol: 1, agent: { name: "fake", version: "0.0.1" }, capabilities: ["cancel", "files"] }));
         if (frame["protocol"] !== 1 && fault !== "ignores-version") return ws.close(4001, "protocol mismatch");
         greeted = true;
@@ -111,6 +114,7 @@ export async function startFakeAgent(opts: { fault?: Fault; token?: string } = {
                 send({ type: "text", request_id: id, delta: "ok" });
                 if (fault === "invalid-frame") send({ type: "text", request_id: id, delta: 42 });
                 if (fault === "oversized-frame") send({ type: "text", request_id: id, delta: "x".repeat(1024 * 1024 + 10) });
+                if (fault === "unknown-request-id") send({ type: "text", request_id: "ghost-turn", delta: "boo" });
               }),
               later(60, () => end(id)),
             ]);

@@ -90,6 +90,7 @@ describe("agent-check", () => {
     ["reconnect", "ghosts-after-reconnect", /frames of a turn of the dropped connection arrived on the new one/],
     ["frames", "invalid-frame", /invalid text frame: delta/],
     ["frames", "oversized-frame", /a 104\d{4}-byte frame \(limit 1048576\)/],
+    ["frames", "unknown-request-id", /a text frame for unknown request_id "ghost-turn"/],
   ];
   // Independent agents on their own ports: run side by side (each test owns its cleanup).
   it.concurrent.for(broken)("fails %s on an agent that %s", async ([rule, fault, why], { expect, onTestFinished }) => {
@@ -99,6 +100,12 @@ describe("agent-check", () => {
     const firstFailure = results.find((r) => r.verdict === "fail");
     expect(firstFailure?.rule).toBe(rule);
     expect(firstFailure?.detail).toMatch(why);
+  });
+
+  it("passes version with a warning when the agent closes with 4001 but says no hello first", async () => {
+    const agent = await fake("silent-mismatch");
+    const version = (await runAgentCheck(fast(agent.url))).find((r) => r.rule === "version");
+    expect(version).toMatchObject({ verdict: "pass", detail: expect.stringContaining("warning: send your own hello first") });
   });
 
   it("exits 2 with the usage on bad arguments, and 1 when the agent is not there", async () => {
