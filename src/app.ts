@@ -134,6 +134,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     serverHostsUsers: (server) => [...registry.current().users.keys()].some((u) => u.endsWith(`:${server}`)),
     confirmTimeoutMs: config.confirmTimeoutMs,
     editIntervalMs: config.editIntervalMs,
+    trailMaxTools: config.trailMaxTools,
     media: createMediaPort(config, client, sender, (id) => registry.current().agent(id)?.workspacePath, logger, metrics),
   });
 

@@ -62,6 +62,7 @@ export const envSchema = z.object({
   SURFACES_AGENT_CONNECT_GRACE_MS: wholeNumber(1).default(5_000),
   SURFACES_AGENT_WAIT_MS: wholeNumber(0).default(180_000),
   SURFACES_CONFIRM_TIMEOUT_MS: wholeNumber(1).default(300_000),
+  SURFACES_TRAIL_MAX_TOOLS: wholeNumber(0).default(20),
   SURFACES_HTTP_ADDR: httpAddr.default({ host: "127.0.0.1", port: 9464 }),
   SURFACES_MAX_FILE_BYTES: wholeNumber(1).optional(),
   // uid/gid 0 (root) is a legitimate owner, so these allow 0.
@@ -89,6 +90,7 @@ export const ENV_TO_KEY = {
   SURFACES_AGENT_CONNECT_GRACE_MS: "agentConnectGraceMs",
   SURFACES_AGENT_WAIT_MS: "agentWaitMs",
   SURFACES_CONFIRM_TIMEOUT_MS: "confirmTimeoutMs",
+  SURFACES_TRAIL_MAX_TOOLS: "trailMaxTools",
   SURFACES_HTTP_ADDR: "httpAddr",
   SURFACES_MAX_FILE_BYTES: "maxFileBytes",
   SURFACES_FILE_UID: "fileUid",

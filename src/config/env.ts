@@ -34,6 +34,8 @@ export interface AppConfig {
   readonly agentWaitMs: number;
   /** An unanswered `!yes`/`!no` question (and an agent's `confirm`) counts as no after this. */
   readonly confirmTimeoutMs: number;
+  /** Tool calls listed (the newest) in the trail under a final answer; 0: no trail. */
+  readonly trailMaxTools: number;
   /** null when SURFACES_HTTP_ADDR=off. */
   readonly httpAddr: HttpAddr | null;
   /** Unset: use the homeserver's upload limit, learned at runtime. */
@@ -115,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     agentConnectGraceMs: e.SURFACES_AGENT_CONNECT_GRACE_MS,
     agentWaitMs: e.SURFACES_AGENT_WAIT_MS,
     confirmTimeoutMs: e.SURFACES_CONFIRM_TIMEOUT_MS,
+    trailMaxTools: e.SURFACES_TRAIL_MAX_TOOLS,
     httpAddr: e.SURFACES_HTTP_ADDR,
     ...(e.SURFACES_MAX_FILE_BYTES !== undefined && { maxFileBytes: e.SURFACES_MAX_FILE_BYTES }),
     ...(e.SURFACES_FILE_UID !== undefined && { fileUid: e.SURFACES_FILE_UID }),

@@ -75,8 +75,8 @@ export interface AgentPort {
   startTurn(agentId: AgentId, request: TurnRequest, sink: TurnSink): Promise<void>;
   /** Asks the agent to stop a turn. Fire and forget; never throws. */
   cancel(agentId: AgentId, turnId: TurnId): void;
-  /** The user's answer to a `confirm`. Fire and forget; never throws. */
-  confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean): void;
+  /** The user's answer to a `confirm` (`always`: approved for this chat from now on). Fire and forget; never throws. */
+  confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean, always?: boolean): void;
   /** The surface will never use `chatId` again. Fire and forget; never throws. */
   chatClosed(agentId: AgentId, chatId: ChatId, reason: "cleared" | "archived"): void;
   /** Registers the handler for agent-initiated `notify` frames. */

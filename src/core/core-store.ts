@@ -76,6 +76,14 @@ export interface CoreStore {
     byPromptEvent(eventId: EventId, now?: number): PendingQuestion | undefined;
     all(): PendingQuestion[];
   };
+  /** Agent prompts approved "always in this chat" (`!always` / ♾️), per conversation and agent. */
+  alwaysAllowed: {
+    allow(chatId: ChatId, agentId: AgentId, prompt: string, now?: number): void;
+    has(chatId: ChatId, agentId: AgentId, prompt: string): boolean;
+    /** Oldest first. */
+    list(chatId: ChatId, agentId: AgentId): string[];
+    forget(chatId: ChatId, agentId: AgentId): number;
+  };
   inbox: {
     setStatus(eventId: EventId, status: InboxStatus, turnId?: TurnId): void;
   };

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { AgentPort } from "./agent-port.js";
 import type { BindingReader, ChatPort, MediaPort } from "./chat-port.js";
 import type { CoreStore, RoomRecord } from "./core-store.js";
-import type { AgentId, ChatId, RoomId, UserId } from "./ids.js";
+import type { AgentId, ChatId, EventId, RoomId, UserId } from "./ids.js";
 import type { IncomingEvent } from "./incoming.js";
 import { prepareFiles } from "./file-flow.js";
 import { RoomLoop, roomKey } from "./room-loop.js";
@@ -31,10 +31,15 @@ export interface DispatcherDeps {
   editIntervalMs?: number;
   /** Files both ways; without it, messages' files are not delivered. */
   media?: MediaPort;
+  /** Tool calls kept in a final answer's trail; 0 or unset: no trail. */
+  trailMaxTools?: number;
   /** Whether any registry user lives on `server`; strangers from other servers are not answered. Default: all. */
   serverHostsUsers?(server: string): boolean;
   now?: () => number;
 }
+
+/** The reaction on a message that waits for the running turn. */
+export const WAITING_MARK = "⏳";
 
 /** `perform` handed the event to a turn, which settles it in the ledger. */
 const DEFERRED = Symbol("deferred");
@@ -54,6 +59,8 @@ export class Dispatcher {
   readonly turns: TurnRunner;
   readonly confirmations: Confirmations;
   private readonly commands: CommandHandler;
+  /** A waiting message → its ⏳ reaction (as it is being sent), removed when the message's turn starts. */
+  private readonly waitMarks = new Map<EventId, Promise<EventId | null>>();
   /** Stranger → when they were last answered (insertion-ordered, bounded). */
   private readonly strangersTold = new Map<UserId, number>();
 
@@ -65,6 +72,7 @@ export class Dispatcher {
       idleTimeoutMs: deps.idleTimeoutMs,
       ...(deps.agentWaitMs !== undefined ? { agentWaitMs: deps.agentWaitMs } : {}),
       ...(deps.media ? { media: deps.media } : {}),
+      ...(deps.trailMaxTools !== undefined ? { trailMaxTools: deps.trailMaxTools } : {}),
       onForwarded: (eventId, turnId) => deps.store.inbox.setStatus(eventId, "forwarded", turnId),
       onConfirm: (turn, confirmId, prompt) => this.confirmations.askAgent(turn, confirmId, prompt),
       inRoom: (roomId, task) => this.loop.inRoom(roomId, task),
@@ -173,10 +181,22 @@ export class Dispatcher {
     if (this.loop.isBusy(event.roomId)) {
       log.info("a turn is running; the message waits for it");
       this.loop.park(event.roomId, event);
+      // Seen, and waiting: ⏳ on the message until its turn starts.
+      this.waitMarks.set(event.eventId, this.deps.chat.react(event.roomId, event.eventId, WAITING_MARK, `wait.${event.eventId}`));
       return DEFERRED;
     }
-    this.loop.startTurn(event.roomId, () => this.runTurn(event, room, log), (next) => this.handle(next));
+    this.loop.startTurn(event.roomId, () => this.runTurn(event, room, log), (next) => this.takeWaiting(next));
     return DEFERRED;
+  }
+
+  /** A waiting message's turn comes: its ⏳ goes (in the background), then it is handled as if new. */
+  private takeWaiting(event: IncomingEvent): Promise<void> {
+    const mark = this.waitMarks.get(event.eventId);
+    if (mark) {
+      this.waitMarks.delete(event.eventId);
+      void mark.then((id) => (id ? this.deps.chat.redact(event.roomId, id, `unwait.${event.eventId}`) : undefined));
+    }
+    return this.handle(event);
   }
 
   /** Fetches the message's files, then runs the turn under the room's chat id as it is *then*. */

@@ -2,11 +2,14 @@ import type { Logger } from "pino";
 import type { Block } from "../core/agent-port.js";
 import type { ReplyStream } from "../core/chat-port.js";
 import type { EventId, RoomId } from "../core/ids.js";
+import type { ToolTrail } from "../core/trail.js";
 import type { EditPacer } from "./edit-pacer.js";
 import { editContent, markdownContent } from "./message-content.js";
 import { blockToMarkdown } from "./render.js";
 import type { MatrixSender } from "./sender.js";
 import { cutPoint } from "./split.js";
+import { firstSendReady, FIRST_SENTENCE_WINDOW_MS } from "./first-send.js";
+import { withTrail } from "./trail-render.js";
 
 interface Segment {
   start: number;
@@ -40,7 +43,10 @@ export class MatrixReplyStream implements ReplyStream {
    * The pump's pause. Any change ends a wait for `news`; only `finish` ends a
    * `pace` wait; the `first` window also ends once enough text is there.
    */
-  private waiter: { resolve: () => void; kind: "news" | "pace" | "first" } | null = null;
+  private waiter: { resolve: () => void; kind: "news" | "pace" | "first" | "sentence" } | null = null;
+  /** Shown under the final answer (trail-render.ts); published once. */
+  private trail: ToolTrail | null = null;
+  private trailShown = false;
   private pump: Promise<void> | null = null;
   /** Matrix events sent for this answer (messages + edits), for metrics and tests. */
   eventsSent = 0;
@@ -72,6 +78,10 @@ export class MatrixReplyStream implements ReplyStream {
     this.kick();
   }
 
+  showTrail(trail: ToolTrail): void {
+    this.trail = trail;
+  }
+
   firstEventId(): EventId | null {
     return this.segments[0]?.eventId ?? null;
   }
@@ -92,7 +102,9 @@ export class MatrixReplyStream implements ReplyStream {
 
   private kick(): void {
     const waiter = this.waiter;
-    const enough = waiter?.kind === "first" && this.text.length >= FIRST_SEND_EAGER_CHARS;
+    const enough =
+      (waiter?.kind === "first" && this.text.length >= FIRST_SEND_EAGER_CHARS) ||
+      (waiter?.kind === "sentence" && firstSendReady(this.text));
     if (waiter && (waiter.kind === "news" || this.finished || enough)) {
       this.waiter = null;
       waiter.resolve();
@@ -106,7 +118,12 @@ export class MatrixReplyStream implements ReplyStream {
     // instead of a message and an edit right behind it. `finish`, or text
     // enough to show, cuts it short.
     if (!this.segments[0]?.eventId && !this.finished && this.text.length < FIRST_SEND_EAGER_CHARS) {
+      const started = Date.now();
       await this.waitFor(FIRST_SEND_WINDOW_MS, "first");
+      // The first event is what the push notification shows: it waits (a
+      // little) for a first sentence, so the notification reads as one.
+      const left = FIRST_SENTENCE_WINDOW_MS - (Date.now() - started);
+      if (!this.finished && left > 0 && !firstSendReady(this.text)) await this.waitFor(left, "sentence");
     }
     for (;;) {
       const live = this.segments[this.segments.length - 1] as Segment;
@@ -119,7 +136,7 @@ export class MatrixReplyStream implements ReplyStream {
         continue;
       }
       const view = this.view(rest);
-      if (view !== null && view !== live.shown) {
+      if (view !== null && (view !== live.shown || this.trailDue(live))) {
         const wait = this.lastPublish + this.pacer.intervalMs() - Date.now();
         if (live.eventId && !this.finished && wait > 0) {
           await this.waitFor(wait, "pace");
@@ -135,7 +152,10 @@ export class MatrixReplyStream implements ReplyStream {
 
   /** What the live message should show now, or null when there is nothing to show yet. */
   private view(rest: string): string | null {
-    if (this.finished) return rest !== "" ? rest : this.segments.length === 1 && !this.segments[0]?.eventId ? null : EMPTY_ANSWER;
+    if (this.finished) {
+      const nothingSent = this.segments.length === 1 && !this.segments[0]?.eventId;
+      return rest !== "" ? rest : nothingSent && !this.trailDue(this.segments[0] as Segment) ? null : EMPTY_ANSWER;
+    }
     const status = this.status ? `_${this.status}_` : "";
     if (rest === "" && status === "") return null;
     return rest === "" ? status : status ? `${rest}\n\n${status}` : rest;
@@ -143,8 +163,13 @@ export class MatrixReplyStream implements ReplyStream {
 
   private lastPublish = 0;
 
+  /** The final publish of the live message still owes the trail. */
+  private trailDue(seg: Segment): boolean {
+    return this.finished && seg.end === null && !this.trailShown && this.trail !== null && !this.trail.isEmpty();
+  }
+
   /** Waits `ms`, or less when the answer finishes meanwhile; new text just waits its turn. */
-  private async waitFor(ms: number, kind: "pace" | "first"): Promise<void> {
+  private async waitFor(ms: number, kind: "pace" | "first" | "sentence"): Promise<void> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
@@ -158,7 +183,11 @@ export class MatrixReplyStream implements ReplyStream {
 
   private async publish(index: number, markdown: string, final: boolean): Promise<void> {
     const seg = this.segments[index] as Segment;
-    const content = markdownContent(markdown, "m.text");
+    let content = markdownContent(markdown, "m.text");
+    if (final && this.trailDue(seg) && this.trail) {
+      content = withTrail(content, markdown, this.trail.view());
+      this.trailShown = true;
+    }
     const opts = final ? { maxAttempts: FINAL_ATTEMPTS } : {};
     try {
       if (!seg.eventId) {

@@ -6,6 +6,8 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { alwaysAllowedRepo } from "./always-allowed.js";
+import type { AlwaysAllowedRepo } from "./always-allowed.js";
 import { countersRepo, kvRepo } from "./kv.js";
 import type { CountersRepo, KvRepo } from "./kv.js";
 import { inboxRepo } from "./inbox.js";
@@ -29,6 +31,7 @@ export interface Store {
   readonly rooms: RoomsRepo;
   readonly savedContexts: SavedContextsRepo;
   readonly pending: PendingRepo;
+  readonly alwaysAllowed: AlwaysAllowedRepo;
   readonly kv: KvRepo;
   readonly inbox: InboxRepo;
   readonly sent: SentRepo;
@@ -43,7 +46,7 @@ export interface Store {
 }
 
 // Every table resetLocalState empties; pending before rooms because of its foreign key.
-const LOCAL_TABLES = ["pending", "saved_contexts", "rooms", "users", "kv", "inbox", "sent", "counters"] as const;
+const LOCAL_TABLES = ["pending", "always_allowed", "saved_contexts", "rooms", "users", "kv", "inbox", "sent", "counters"] as const;
 
 export function openStore(file: string): Store {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -67,6 +70,7 @@ export function openStore(file: string): Store {
     rooms: roomsRepo(db),
     savedContexts: savedContextsRepo(db),
     pending: pendingRepo(db),
+    alwaysAllowed: alwaysAllowedRepo(db),
     kv: kvRepo(db),
     inbox: inboxRepo(db),
     sent: sentRepo(db),

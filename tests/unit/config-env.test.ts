@@ -34,6 +34,7 @@ describe("loadConfig", () => {
       agentConnectGraceMs: 5_000,
       agentWaitMs: 180_000,
       confirmTimeoutMs: 300_000,
+      trailMaxTools: 20,
       httpAddr: { host: "127.0.0.1", port: 9464 },
       fileMode: 0o644,
     });
@@ -53,6 +54,7 @@ describe("loadConfig", () => {
       SURFACES_EDIT_INTERVAL_MS: "250",
       SURFACES_AGENT_CONNECT_GRACE_MS: "100",
       SURFACES_AGENT_WAIT_MS: "0",
+      SURFACES_TRAIL_MAX_TOOLS: "0",
       SURFACES_HTTP_ADDR: "[::1]:0",
       SURFACES_MAX_FILE_BYTES: "1048576",
       SURFACES_FILE_UID: "0",
@@ -72,6 +74,7 @@ describe("loadConfig", () => {
       editIntervalMs: 250,
       agentConnectGraceMs: 100,
       agentWaitMs: 0,
+      trailMaxTools: 0,
       httpAddr: { host: "::1", port: 0 },
       maxFileBytes: 1_048_576,
       fileUid: 0,
