@@ -13,6 +13,8 @@ export type Directive =
   | { kind: "file"; path: string; caption?: string }
   | { kind: "error" }
   | { kind: "tool"; query: string }
+  | { kind: "tools"; count: number }
+  | { kind: "prose"; delayMs: number }
   | { kind: "progress" }
   | { kind: "table" }
   | { kind: "code" }
@@ -31,6 +33,16 @@ export const DEFAULT_NOTIFY_TEXT = "background task finished";
 export const DEFAULT_CONFIRM_PROMPT = "Proceed?";
 export const DEFAULT_TOOL_QUERY = "surfaces";
 export const DEFAULT_LONG_LENGTH = 5000;
+export const DEFAULT_TOOLS_COUNT = 3;
+export const DEFAULT_PROSE_DELAY_MS = 100;
+const MAX_TOOLS = 1000;
+
+/** What `/prose` streams, one piece at a time: a first sentence split across pieces. */
+export const PROSE_PIECES = ["The build", " passed. ", "All 12 tests", " are green."] as const;
+
+/** `/tools N`: tool i is `tool_i`; odd ones succeed with `result i`, even ones fail with `error i`. */
+export const toolOutcome = (i: number): { name: string; ok: boolean; summary: string } =>
+  i % 2 === 1 ? { name: `tool_${i}`, ok: true, summary: `result ${i}` } : { name: `tool_${i}`, ok: false, summary: `error ${i}` };
 const MAX_COUNT = 100_000;
 const MAX_DELAY_MS = 60_000;
 const MAX_LONG = 10_000_000;
@@ -115,6 +127,14 @@ export function parseDirective(text: string): Directive {
       return { kind: "confirm", prompt: rest || DEFAULT_CONFIRM_PROMPT };
     case "tool":
       return { kind: "tool", query: rest || DEFAULT_TOOL_QUERY };
+    case "tools": {
+      const count = int(args[0], DEFAULT_TOOLS_COUNT, MAX_TOOLS);
+      return count === undefined ? { kind: "echo" } : { kind: "tools", count };
+    }
+    case "prose": {
+      const delayMs = int(args[0], DEFAULT_PROSE_DELAY_MS, MAX_DELAY_MS);
+      return delayMs === undefined ? { kind: "echo" } : { kind: "prose", delayMs };
+    }
     case "error":
     case "progress":
     case "table":
