@@ -98,9 +98,9 @@ describe("streamed answers", () => {
     expect(html).toContain("<strong>bold</strong>");
   });
 
-  it("shows tool progress while running but not in the final answer", async () => {
-    const msg = await ask("/tool", (m) => m.body === "tool done");
-    expect(msg.body).toBe("tool done");
+  it("shows tool progress while running; the final answer keeps the trail, not the status line", async () => {
+    const msg = await ask("/tool", (m) => m.body?.startsWith("tool done") ?? false);
+    expect(msg.body).toBe("tool done\n\n🔧 1 tool call:\n✅ search — 3 results");
   });
 
   it("continues answers longer than one event in further messages, nothing cut", async () => {
