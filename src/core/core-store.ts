@@ -84,6 +84,11 @@ export interface CoreStore {
     list(chatId: ChatId, agentId: AgentId): string[];
     forget(chatId: ChatId, agentId: AgentId): number;
   };
+  /** The ⏳ reaction on a message waiting behind a running turn (removed when its turn starts, restarts included). */
+  waitMarks: {
+    set(eventId: EventId, roomId: RoomId, reactionId: EventId): void;
+    take(eventId: EventId): { roomId: RoomId; reactionId: EventId } | undefined;
+  };
   inbox: {
     setStatus(eventId: EventId, status: InboxStatus, turnId?: TurnId): void;
   };

@@ -59,8 +59,8 @@ export class Dispatcher {
   readonly turns: TurnRunner;
   readonly confirmations: Confirmations;
   private readonly commands: CommandHandler;
-  /** A waiting message → its ⏳ reaction (as it is being sent), removed when the message's turn starts. */
-  private readonly waitMarks = new Map<EventId, Promise<EventId | null>>();
+  /** A waiting message → its ⏳ reaction being sent (then kept in the store until the message's turn starts). */
+  private readonly waitMarks = new Map<EventId, Promise<unknown>>();
   /** Stranger → when they were last answered (insertion-ordered, bounded). */
   private readonly strangersTold = new Map<UserId, number>();
 
@@ -181,26 +181,44 @@ export class Dispatcher {
     if (this.loop.isBusy(event.roomId)) {
       log.info("a turn is running; the message waits for it");
       this.loop.park(event.roomId, event);
-      // Seen, and waiting: ⏳ on the message until its turn starts.
-      this.waitMarks.set(event.eventId, this.deps.chat.react(event.roomId, event.eventId, WAITING_MARK, `wait.${event.eventId}`));
+      this.markWaiting(event, log);
       return DEFERRED;
     }
     this.loop.startTurn(event.roomId, () => this.runTurn(event, room, log), (next) => this.takeWaiting(next));
     return DEFERRED;
   }
 
-  /** A waiting message's turn comes: its ⏳ goes (in the background), then it is handled as if new. */
+  /** Seen, and waiting: ⏳ on the message until its turn starts (remembered in the store, for restarts). */
+  private markWaiting(event: IncomingEvent, log: Logger): void {
+    const sent = this.deps.chat
+      .react(event.roomId, event.eventId, WAITING_MARK, `wait.${event.eventId}`)
+      .then((id) => id && this.deps.store.waitMarks.set(event.eventId, event.roomId, id))
+      .catch((err: unknown) => log.error({ err }, "could not remember the waiting mark"));
+    this.waitMarks.set(event.eventId, sent);
+  }
+
+  /** The message's turn comes (or it is handled otherwise): its ⏳, if any, goes, in the background. */
+  private unmarkWaiting(event: IncomingEvent, log: Logger): void {
+    const sending = this.waitMarks.get(event.eventId) ?? Promise.resolve();
+    this.waitMarks.delete(event.eventId);
+    void sending
+      .then(() => {
+        const mark = this.deps.store.waitMarks.take(event.eventId);
+        return mark && this.deps.chat.redact(mark.roomId, mark.reactionId, `unwait.${event.eventId}`);
+      })
+      .catch((err: unknown) => log.error({ err }, "could not remove the waiting mark"));
+  }
+
+  /** A waiting message's turn comes: its ⏳ goes, then it is handled as if new. */
   private takeWaiting(event: IncomingEvent): Promise<void> {
-    const mark = this.waitMarks.get(event.eventId);
-    if (mark) {
-      this.waitMarks.delete(event.eventId);
-      void mark.then((id) => (id ? this.deps.chat.redact(event.roomId, id, `unwait.${event.eventId}`) : undefined));
-    }
+    this.unmarkWaiting(event, this.deps.logger.child({ room_id: event.roomId, event_id: event.eventId }));
     return this.handle(event);
   }
 
   /** Fetches the message's files, then runs the turn under the room's chat id as it is *then*. */
   private async runTurn(event: Extract<IncomingEvent, { kind: "message" }>, room: RoomRecord, log: Logger): Promise<void> {
+    // A message that waited when the bot restarted still wears its ⏳ (the store remembers it).
+    this.unmarkWaiting(event, log);
     try {
       const { agentId } = room;
       if (!agentId || !room.chatId) return;

@@ -23,6 +23,8 @@ import type { SavedContextsRepo } from "./saved-contexts.js";
 import { sentRepo } from "./sent.js";
 import type { SentRepo } from "./sent.js";
 import { usersRepo } from "./users.js";
+import { waitMarksRepo } from "./wait-marks.js";
+import type { WaitMarksRepo } from "./wait-marks.js";
 import type { UsersRepo } from "./users.js";
 
 export interface Store {
@@ -32,6 +34,7 @@ export interface Store {
   readonly savedContexts: SavedContextsRepo;
   readonly pending: PendingRepo;
   readonly alwaysAllowed: AlwaysAllowedRepo;
+  readonly waitMarks: WaitMarksRepo;
   readonly kv: KvRepo;
   readonly inbox: InboxRepo;
   readonly sent: SentRepo;
@@ -46,7 +49,7 @@ export interface Store {
 }
 
 // Every table resetLocalState empties; pending before rooms because of its foreign key.
-const LOCAL_TABLES = ["pending", "always_allowed", "saved_contexts", "rooms", "users", "kv", "inbox", "sent", "counters"] as const;
+const LOCAL_TABLES = ["pending", "always_allowed", "wait_marks", "saved_contexts", "rooms", "users", "kv", "inbox", "sent", "counters"] as const;
 
 export function openStore(file: string): Store {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -71,6 +74,7 @@ export function openStore(file: string): Store {
     savedContexts: savedContextsRepo(db),
     pending: pendingRepo(db),
     alwaysAllowed: alwaysAllowedRepo(db),
+    waitMarks: waitMarksRepo(db),
     kv: kvRepo(db),
     inbox: inboxRepo(db),
     sent: sentRepo(db),

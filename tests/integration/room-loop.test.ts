@@ -169,4 +169,17 @@ describe("one ordered loop per room", () => {
     expect(chat.replies.map((r) => r.text)).toEqual(["", "done"]);
     expect(dispatcher.loop.depth()).toBe(0);
   });
+
+  it("a message that waited when the bot stopped loses its ⏳ when it runs after the restart", async () => {
+    const { dispatcher, agent, chat, store } = setup({ autoEnd: true });
+    const waited = message("waited across a restart");
+    // What the previous run left: the mark, remembered in the store; the message pending in the ledger.
+    store.waitMarks.set(waited.eventId, ROOM, asEventId("$hourglass"));
+    await dispatcher.enqueue(waited);
+    await until("its turn", () => agent.turns.length === 1);
+    await dispatcher.loop.drain();
+    await until("the ⏳ removed", () => chat.redactions.length === 1);
+    expect(chat.redactions[0]).toMatchObject({ roomId: ROOM, eventId: "$hourglass" });
+    expect(store.waitMarks.take(waited.eventId)).toBeUndefined();
+  });
 });

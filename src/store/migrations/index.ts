@@ -4,7 +4,7 @@
  * edit a migration that has shipped; add the next number instead.
  */
 import { init } from "./001-init.js";
-import { alwaysAllowed } from "./002-always-allowed.js";
+import { elementUx } from "./002-element-ux.js";
 
 export interface Migration {
   readonly version: number;
@@ -12,4 +12,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [init, alwaysAllowed];
+export const MIGRATIONS: readonly Migration[] = [init, elementUx];
