@@ -4,7 +4,7 @@
  * edit a migration that has shipped; add the next number instead.
  */
 import { init } from "./001-init.js";
-import { dropUnused } from "./002-drop-unused.js";
+import { dropUnused } from "./003-drop-unused.js";
 
 export interface Migration {
   readonly version: number;

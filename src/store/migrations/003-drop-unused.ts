@@ -7,7 +7,7 @@ import type { Migration } from "./index.js";
  * storage.
  */
 export const dropUnused: Migration = {
-  version: 2,
+  version: 3,
   name: "drop-unused",
   sql: `
 DROP TABLE IF EXISTS sent;
