@@ -5,7 +5,6 @@
  * directions; only a file's first bytes are held, for type detection.
  */
 import { existsSync } from "node:fs";
-import { unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import type { MatrixClient } from "matrix-js-sdk";
@@ -17,7 +16,7 @@ import type { Attachment } from "../core/agent-port.js";
 import type { FileRefusal, MediaPort, OutgoingFile } from "../core/chat-port.js";
 import type { AgentId, ChatId, EventId, RoomId } from "../core/ids.js";
 import type { IncomingFile } from "../core/incoming.js";
-import { FileTooLargeError, writeToInbox, type Ownership } from "../files/inbox-writer.js";
+import { FileTooLargeError, removeFromInbox, writeToInbox, type Ownership } from "../files/inbox-writer.js";
 import { safeName } from "../files/names.js";
 import { readHead, sniff, type Sniffed } from "../files/sniff.js";
 import { openWorkspaceFile } from "../files/workspace-file.js";
@@ -58,7 +57,7 @@ export class MatrixMediaPort implements MediaPort {
     const written: Attachment[] = [];
     const absolutes: string[] = [];
     const fail = async (name: string, refusal: FileRefusal): Promise<FetchResult> => {
-      await Promise.all(absolutes.map((p) => unlink(p).catch(() => undefined))); // all or none
+      if (workspacePath) await Promise.all(absolutes.map((p) => removeFromInbox(workspacePath, p).catch(() => undefined))); // all or none
       return { ok: false, name, ...refusal };
     };
     if (!workspacePath) {
