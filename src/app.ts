@@ -132,7 +132,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     agentKnown: (id) => registry.current().agent(id) !== undefined,
     confirmTimeoutMs: config.confirmTimeoutMs,
     editIntervalMs: config.editIntervalMs,
-    media: createMediaPort(config, client, sender, (id) => registry.current().agent(id)?.workspacePath, logger, metrics),
+    media: createMediaPort(config, client, sender, (id) => registry.current().agent(id)?.workspacePath, logger, metrics, store.media),
   });
 
   metrics.bindSources({

@@ -140,7 +140,7 @@ export class Dispatcher {
       return;
     }
     const { agentId, chatId } = room;
-    const input = { roomId: event.roomId, agentId, chatId, text: event.text, files: event.files, key: `in.${event.eventId}` };
+    const input = { roomId: event.roomId, agentId, chatId, userId: event.sender, text: event.text, files: event.files, key: `in.${event.eventId}` };
     const prepared = await prepareFiles(this.deps.media, this.deps.chat, input, log);
     if (!prepared) return; // the user was told why
     await this.turns.run({

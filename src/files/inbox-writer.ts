@@ -41,6 +41,8 @@ export interface WrittenFile {
   relative: string;
   absolute: string;
   size: number;
+  /** Inode of the written file (decimal; may exceed 2^53). */
+  ino: string;
 }
 
 export class FileTooLargeError extends Error {
@@ -87,7 +89,7 @@ export async function writeToInbox(source: Readable, target: InboxTarget, own: O
       // On the descriptor, not the name: the agent may have swapped the name meanwhile.
       await file.chmod(own.fileMode); // open()'s mode is filtered by the umask
       if (own.uid !== undefined || own.gid !== undefined) await file.chown(own.uid ?? -1, own.gid ?? -1);
-      const ours = await file.stat();
+      const ours = await file.stat({ bigint: true });
       const finalName = await claimName(dir, tmpName, ts, safeName(target.name), ours);
       // After the link: the folder must still be the workspace's, else take the file back out.
       if ((await dir.where()) !== expectedDir) {
@@ -95,7 +97,7 @@ export async function writeToInbox(source: Readable, target: InboxTarget, own: O
         throw new InboxRaceError(`inbox folder moved during the write (now ${await dir.where()})`);
       }
       const absolute = path.join(expectedDir, finalName);
-      return { relative: path.relative(realWorkspace, absolute).split(path.sep).join("/"), absolute, size };
+      return { relative: path.relative(realWorkspace, absolute).split(path.sep).join("/"), absolute, size, ino: ours.ino.toString() };
     } catch (err) {
       await unlink(dir.at(tmpName)).catch(() => undefined); // by name inside the pinned folder: never elsewhere
       throw err;
@@ -224,7 +226,7 @@ async function openInboxDir(realWorkspace: string, chatId: string, own: Ownershi
  * place of the temp name, so the linked inode is compared with ours and
  * taken back out when it is not the file we wrote.
  */
-async function claimName(dir: PinnedDir, tmpName: string, ts: number, safe: string, ours: { dev: number; ino: number }): Promise<string> {
+async function claimName(dir: PinnedDir, tmpName: string, ts: number, safe: string, ours: { dev: bigint; ino: bigint }): Promise<string> {
   const tmp = dir.at(tmpName);
   for (let attempt = 1; attempt <= MAX_NAME_ATTEMPTS; attempt++) {
     const name = inboxFileName(ts, safe, attempt);
@@ -240,7 +242,7 @@ async function claimName(dir: PinnedDir, tmpName: string, ts: number, safe: stri
       await rename(tmp, dest);
     }
     await unlink(tmp).catch(() => undefined);
-    const st = await lstat(dest).catch(() => null);
+    const st = await lstat(dest, { bigint: true }).catch(() => null);
     if (!st || !st.isFile() || st.dev !== ours.dev || st.ino !== ours.ino) {
       if (st && !st.isDirectory()) await unlink(dest).catch(() => undefined);
       throw new InboxRaceError(`temp file ${tmpName} was swapped before it was linked`);

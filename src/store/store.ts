@@ -12,6 +12,8 @@ import { inboxRepo } from "./inbox.js";
 import type { InboxRepo } from "./inbox.js";
 import { appliedMigrations, migrate } from "./migrate.js";
 import type { AppliedMigration } from "./migrate.js";
+import { mediaRepo } from "./media.js";
+import type { MediaRepo } from "./media.js";
 import { pendingRepo } from "./pending.js";
 import type { PendingRepo } from "./pending.js";
 import { roomsRepo } from "./rooms.js";
@@ -33,6 +35,7 @@ export interface Store {
   readonly inbox: InboxRepo;
   readonly sent: SentRepo;
   readonly counters: CountersRepo;
+  readonly media: MediaRepo;
   /** Runs fn in one transaction (nested calls become savepoints); rolls back if it throws. */
   transaction<T>(fn: () => T): T;
   /** Empties every table except schema_migrations (operator `reset --mode local-only`). */
@@ -43,7 +46,7 @@ export interface Store {
 }
 
 // Every table resetLocalState empties; pending before rooms because of its foreign key.
-const LOCAL_TABLES = ["pending", "saved_contexts", "rooms", "users", "kv", "inbox", "sent", "counters"] as const;
+const LOCAL_TABLES = ["pending", "saved_contexts", "rooms", "users", "kv", "inbox", "sent", "counters", "media"] as const;
 
 export function openStore(file: string): Store {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -71,6 +74,7 @@ export function openStore(file: string): Store {
     inbox: inboxRepo(db),
     sent: sentRepo(db),
     counters: countersRepo(db),
+    media: mediaRepo(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     resetLocalState: () =>
       db.transaction(() => {
