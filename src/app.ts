@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ClientEvent, Filter, SyncState, type SyncStateData, type MatrixClient } from "matrix-js-sdk";
@@ -130,6 +131,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     newChatId,
     agentsFor: (user) => registry.current().agentsFor(user),
     agentKnown: (id) => registry.current().agent(id) !== undefined,
+    serverHostsUsers: (server) => [...registry.current().users.keys()].some((u) => u.endsWith(`:${server}`)),
     confirmTimeoutMs: config.confirmTimeoutMs,
     editIntervalMs: config.editIntervalMs,
     media: createMediaPort(config, client, sender, (id) => registry.current().agent(id)?.workspacePath, logger, metrics, store.media),
@@ -141,15 +143,10 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     agents,
   });
 
-  agents.onNotify((agentId, chatId, text) => {
-    const room = store.rooms.byChatId(chatId);
-    if (!room || room.agentId !== agentId || room.archived) {
-      logger.warn({ agent_id: agentId, chat_id: chatId }, "notify for a chat no room holds; dropped");
-      return;
-    }
-    void chat.sendText(room.roomId, text, `notify.${chatId}.${Date.now()}`).catch((err: unknown) => {
-      logger.error({ err, room_id: room.roomId }, "could not deliver notify");
-    });
+  agents.onNotify((agentId, chatId, text, notifyId) => {
+    // The agent's own id makes a repeated notify idempotent; without one, each notify is its own.
+    const key = `notify.${agentId}.${chatId}.${notifyId ?? randomUUID()}`;
+    void dispatcher.notify(agentId, chatId, text, key);
   });
 
   const enqueue = (ev: IncomingEvent): void => void dispatcher.enqueue(ev);

@@ -46,6 +46,8 @@ export interface ChatPort {
   setTyping(roomId: RoomId, on: boolean): void;
   /** Joins, says `text`, leaves. Used to turn away strangers. May reject. */
   refuseInvite(roomId: RoomId, text: string): Promise<void>;
+  /** Declines an invite without joining (the room's content never reaches the bot). May reject. */
+  rejectInvite(roomId: RoomId): Promise<void>;
   /** Joins a room the bot was invited to. May reject. */
   acceptInvite(roomId: RoomId): Promise<void>;
   /** Creates the user's Space (invites the user). May reject; never retried blindly. */

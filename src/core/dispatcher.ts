@@ -32,7 +32,15 @@ export interface DispatcherDeps {
   editIntervalMs?: number;
   /** Files both ways; without it, messages' files are not delivered. */
   media?: MediaPort;
+  /** Whether any registry user lives on `server`; strangers from other servers are not answered. Default: all. */
+  serverHostsUsers?(server: string): boolean;
+  now?: () => number;
 }
+
+/** A stranger who invites the bot again within this time is rejected without a word. */
+export const STRANGER_REPLY_INTERVAL_MS = 60 * 60_000;
+/** Bound on the strangers remembered for that (oldest forgotten first). */
+const STRANGERS_REMEMBERED = 10_000;
 
 /**
  * The one place where actions meet I/O: each event is routed by the pure
@@ -44,6 +52,8 @@ export class Dispatcher {
   readonly turns: TurnRunner;
   readonly confirmations: Confirmations;
   private readonly commands: CommandHandler;
+  /** Stranger → when they were last answered (insertion-ordered, bounded). */
+  private readonly strangersTold = new Map<UserId, number>();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.turns = new TurnRunner({
@@ -76,10 +86,12 @@ export class Dispatcher {
   private async handle(event: IncomingEvent): Promise<void> {
     const log = this.deps.logger.child({ room_id: event.roomId, event_id: event.eventId, sender: event.sender });
     const room = this.deps.store.rooms.get(event.roomId);
+    const senderAllowed = this.deps.agentsFor(event.sender).length > 0;
     const action = decide(event, {
       botUserId: this.deps.botUserId,
-      senderAllowed: this.deps.agentsFor(event.sender).length > 0,
+      senderAllowed,
       room: contextOf(room),
+      strangerMayBeTold: event.kind === "invite" && !senderAllowed && this.mayTellStranger(event.sender),
     });
     log.debug({ action: action.type }, "routed");
     try {
@@ -103,7 +115,13 @@ export class Dispatcher {
         log.debug({ reason: action.reason }, "ignored");
         return;
       case "refuse-invite":
+        if (!action.tell) {
+          log.info("invite from a stranger of another server, or one answered lately; rejected without joining");
+          await chat.rejectInvite(event.roomId);
+          return;
+        }
         log.info("invite from a user not in the registry; refusing");
+        this.rememberStranger(event.sender);
         await chat.refuseInvite(event.roomId, strings.strangerInvite);
         return;
       case "accept-invite":
@@ -153,9 +171,34 @@ export class Dispatcher {
     });
   }
 
-  /** One targeted recovery attempt for a room the cache does not know. */
+  /** A stranger gets the sentence only from a server with registry users, and once per interval. */
+  private mayTellStranger(user: UserId): boolean {
+    if (this.deps.serverHostsUsers && !this.deps.serverHostsUsers(serverOf(user))) return false;
+    const last = this.strangersTold.get(user);
+    return last === undefined || this.now() - last >= STRANGER_REPLY_INTERVAL_MS;
+  }
+
+  private rememberStranger(user: UserId): void {
+    this.strangersTold.delete(user);
+    this.strangersTold.set(user, this.now());
+    if (this.strangersTold.size > STRANGERS_REMEMBERED) {
+      const oldest = this.strangersTold.keys().next().value;
+      if (oldest !== undefined) this.strangersTold.delete(oldest);
+    }
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /**
+   * One targeted recovery attempt for a room the cache does not know. The
+   * user's lobby (the room they invited the bot to) is never a chat room, and
+   * the chat port trusts only a binding the bot wrote in a room it created.
+   */
   private async recover(event: IncomingEvent, log: Logger): Promise<void> {
-    const binding = await this.deps.chat.readBinding(event.roomId);
+    const user = this.deps.store.users.get(event.sender);
+    const binding = user?.lobbyRoomId === event.roomId ? null : await this.deps.chat.readBinding(event.roomId);
     if (binding && binding.owner === event.sender) {
       log.info("room recovered from its state event");
       this.deps.store.rooms.upsert({
@@ -170,10 +213,39 @@ export class Dispatcher {
       });
       return this.handle(event);
     }
-    const hasSpace = this.deps.store.users.get(event.sender)?.spaceId;
-    const text = hasSpace ? strings.lobbyPointer(spaceNameFor(event.sender)) : strings.roomUnknown;
+    const text = user?.spaceId ? strings.lobbyPointer(spaceNameFor(event.sender)) : strings.roomUnknown;
     await this.deps.chat.sendNotice(event.roomId, text, `unknown.${event.eventId}`);
   }
+
+  /**
+   * An agent's `notify`: posted in the room that holds `chatId`, only if that
+   * room is bound to this agent, still live, and its owner may still use the
+   * agent. `key` makes the send idempotent (the agent's notify id, or one
+   * made for this notify).
+   */
+  async notify(agentId: AgentId, chatId: ChatId, text: string, key: string): Promise<void> {
+    const log = this.deps.logger.child({ agent_id: agentId, chat_id: chatId });
+    const room = this.deps.store.rooms.byChatId(chatId);
+    if (!room || room.agentId !== agentId || room.archived || room.kind !== "chat") {
+      log.warn("notify for a chat no room of this agent holds; dropped");
+      return;
+    }
+    if (!this.deps.agentsFor(room.owner).includes(agentId)) {
+      log.warn({ room_id: room.roomId, owner: room.owner }, "notify for a room whose owner may no longer use the agent; dropped");
+      return;
+    }
+    await this.queue.run(`room:${room.roomId}`, async () => {
+      try {
+        await this.deps.chat.sendText(room.roomId, text, key);
+      } catch (err) {
+        log.error({ err, room_id: room.roomId }, "could not deliver notify");
+      }
+    });
+  }
+}
+
+function serverOf(user: UserId): string {
+  return user.slice(user.indexOf(":") + 1);
 }
 
 function isUrgent(event: IncomingEvent): boolean {

@@ -94,9 +94,20 @@ export const strings = {
   nothingPending: "There is no question waiting for an answer here.",
   cleared: (chatId: string) => `Done — this room starts a fresh conversation (\`${chatId}\`).`,
   archived: "Archived. This room has left your Space and I no longer answer here.",
-  confirmApproved: "✅ Approved.",
+  confirmApproved: (prompt: string | undefined) => (prompt ? `✅ Approved: ${oneLine(prompt)}` : "✅ Approved."),
   confirmRefused: "❌ Refused.",
   cancelled: "Cancelled; nothing changed.",
+  /** What an open question is about, for notices that name it. */
+  questionSubject: (kind: "clear" | "archive" | "confirm", prompt?: string) =>
+    kind === "clear"
+      ? "starting this room afresh (`!clear`)"
+      : kind === "archive"
+        ? "archiving this room (`!archive`)"
+        : `the agent's question “${oneLine(prompt ?? "")}”`,
+  questionAlreadyOpen: (subject: string) =>
+    `There is already a question waiting for your answer here: ${subject}. Answer it with \`!yes\` / \`!no\` first; nothing else changed.`,
+  agentQuestionDeclined: (agentId: string, prompt: string, subject: string) =>
+    `❓ **${agentId}** asked: ${oneLine(prompt)}\n\nI answered no for you, because ${subject} is still waiting for your answer. The agent may ask again.`,
   questionDroppedByRestart:
     "⌛ I was restarted while the agent waited for your answer; that request no longer applies.",
   questionExpired: (kind: "clear" | "archive" | "confirm") =>
@@ -124,6 +135,12 @@ export const strings = {
 } as const;
 
 /** "50 MiB", "1.5 KiB", "12 bytes": limits in notices. */
+/** A prompt quoted inside a sentence: one line, bounded. */
+function oneLine(text: string, max = 200): string {
+  const flat = text.replace(/\s+/gu, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
 export function formatBytes(n: number): string {
   const units = ["bytes", "KiB", "MiB", "GiB"];
   let v = n;
