@@ -42,6 +42,8 @@ export interface MatrixMediaPortDeps {
   userQuotaBytes?: number;
   /** SURFACES_MIN_FREE_BYTES; 0 or unset = no free-space check. */
   minFreeBytes?: number;
+  /** Free bytes on the volume holding a directory; statfs unless a test needs a full disk. */
+  freeBytes?: (dir: string) => Promise<number>;
 }
 
 type FetchResult = Awaited<ReturnType<MediaPort["fetchToWorkspace"]>>;
@@ -81,6 +83,7 @@ export class MatrixMediaPort implements MediaPort {
     const floor = this.deps.minFreeBytes ?? 0;
     for (const file of files) {
       const mime = file.mime ?? (lookup(file.name) || "application/octet-stream");
+      let capReason: "too_large" | "quota" | "disk_full" = "too_large";
       try {
         // The same media again in this chat: the agent already has it; say where.
         const known = ledger?.find(agentId, chatId, file.source);
@@ -100,12 +103,11 @@ export class MatrixMediaPort implements MediaPort {
           log.info({ name: file.name, size: file.size, quota, user_id: userId }, "user file over the user's quota; refused");
           return fail(file.name, { reason: "quota", limitBytes: quota });
         }
-        if (floor > 0) {
-          const free = await freeBytes(workspacePath);
-          if (free - (file.size ?? 0) < floor) {
-            log.warn({ name: file.name, size: file.size, free, floor }, "agents volume is low on space; user file refused");
-            return fail(file.name, { reason: "disk_full" });
-          }
+        // Bytes that may be written before the volume drops below the floor.
+        const headroom = floor > 0 ? (await (this.deps.freeBytes ?? freeBytes)(workspacePath)) - floor : Infinity;
+        if (headroom <= 0 || (file.size ?? 0) > headroom) {
+          log.warn({ name: file.name, size: file.size, headroom, floor }, "agents volume is low on space; user file refused");
+          return fail(file.name, { reason: "disk_full" });
         }
         const { body, length } = await this.deps.http.download(file.source);
         if (length !== null && length > limit) {
@@ -118,7 +120,15 @@ export class MatrixMediaPort implements MediaPort {
           log.info({ name: file.name, size: length, quota, user_id: userId }, "user file over the user's quota; refused");
           return fail(file.name, { reason: "quota", limitBytes: quota });
         }
-        const out = await writeToInbox(body, { workspacePath, chatId, name: file.name, maxBytes: Math.min(limit, room) }, this.deps.ownership);
+        if (length !== null && length > headroom) {
+          body.destroy();
+          log.warn({ name: file.name, size: length, headroom, floor }, "agents volume is low on space; user file refused");
+          return fail(file.name, { reason: "disk_full" });
+        }
+        // The stream is cut at the lowest of the three caps; which one it was decides the notice.
+        const cap = Math.min(limit, room, headroom);
+        capReason = cap === limit ? "too_large" : cap === room ? "quota" : "disk_full";
+        const out = await writeToInbox(body, { workspacePath, chatId, name: file.name, maxBytes: cap }, this.deps.ownership);
         fresh.push({ absolute: out.absolute, source: file.source });
         ledger?.record({
           agentId,
@@ -136,9 +146,10 @@ export class MatrixMediaPort implements MediaPort {
         this.deps.metrics?.fileRelayed("inbound", out.size);
       } catch (err) {
         if (err instanceof FileTooLargeError) {
-          const overQuota = err.limitBytes < limit;
-          log.info({ name: file.name, limit: err.limitBytes, quota: overQuota }, "user file over the limit while streaming; refused");
-          return fail(file.name, overQuota ? { reason: "quota", limitBytes: quota } : { reason: "too_large", limitBytes: limit });
+          log.info({ name: file.name, limit: err.limitBytes, cap: capReason }, "user file over a limit while streaming; refused");
+          if (capReason === "quota") return fail(file.name, { reason: "quota", limitBytes: quota });
+          if (capReason === "disk_full") return fail(file.name, { reason: "disk_full" });
+          return fail(file.name, { reason: "too_large", limitBytes: limit });
         }
         log.error({ err, name: file.name }, "could not fetch the user's file");
         return fail(file.name, { reason: "failed" });

@@ -61,7 +61,7 @@ describe("user files against the disk limits", () => {
     await new Promise((r) => server.close(r));
   });
 
-  const port = (opts: { quota?: number; floor?: number } = {}): MatrixMediaPort =>
+  const port = (opts: { quota?: number; floor?: number; free?: number } = {}): MatrixMediaPort =>
     new MatrixMediaPort({
       http: new MediaHttp({ homeserverUrl: baseUrl, accessToken: () => "token", logger: silent }),
       sender: {} as MatrixSender,
@@ -72,6 +72,7 @@ describe("user files against the disk limits", () => {
       ledger: store.media,
       userQuotaBytes: opts.quota ?? 0,
       minFreeBytes: opts.floor ?? 0,
+      ...(opts.free !== undefined && { freeBytes: async () => opts.free! }),
     });
   const serve = (id: string, size: number, fill: number): IncomingFile => {
     media.set(id, Buffer.alloc(size, fill));
@@ -145,5 +146,20 @@ describe("user files against the disk limits", () => {
     expect(refused).toEqual({ ok: false, name: "full.bin", reason: "disk_full" });
     expect(downloads.length).toBe(before);
     expect(inbox("c_full")).toEqual([]);
+  });
+
+  it("near the floor: an announced file that would cross it is not fetched, one of unannounced size is cut off there", async () => {
+    const floor = 1_000_000;
+    const near = { floor, free: floor + 2000 }; // 2000 bytes of headroom
+    const before = downloads.length;
+    const announced = await port(near).fetchToWorkspace(agent, asChatId("c_near"), [serve("near", 3000, 8)], alice);
+    expect(announced).toEqual({ ok: false, name: "near.bin", reason: "disk_full" });
+    expect(downloads.length).toBe(before);
+    const file = serve("chunked-near", 5000, 9);
+    const cut = await port(near).fetchToWorkspace(agent, asChatId("c_near"), [{ ...file, size: undefined } as IncomingFile], alice);
+    expect(cut).toEqual({ ok: false, name: "chunked-near.bin", reason: "disk_full" });
+    expect(inbox("c_near")).toEqual([]);
+    const fits = await port(near).fetchToWorkspace(agent, asChatId("c_near"), [serve("small", 1500, 10)], alice);
+    expect(fits.ok).toBe(true);
   });
 });
