@@ -120,7 +120,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     serverHostsUsers: (server) => [...registry.current().users.keys()].some((u) => u.endsWith(`:${server}`)),
     confirmTimeoutMs: config.confirmTimeoutMs,
     editIntervalMs: config.editIntervalMs,
-    media: createMediaPort(config, client, matrix.sender, (id) => registry.current().agent(id)?.workspacePath, logger, metrics),
+    media: createMediaPort(config, client, matrix.sender, (id) => registry.current().agent(id)?.workspacePath, logger, metrics, store.media),
   });
   metrics.bindSources({ queueDepth: () => dispatcher.loop.depth(), agentIds: () => registry.current().agents.keys(), agents });
   // The agent's own notify id makes a repeated notify idempotent; without one, each notify is its own.

@@ -68,6 +68,9 @@ export const envSchema = z.object({
   SURFACES_FILE_UID: wholeNumber(0).optional(),
   SURFACES_FILE_GID: wholeNumber(0).optional(),
   SURFACES_FILE_MODE: fileMode.default(0o644),
+  // 0 turns the check off.
+  SURFACES_MIN_FREE_BYTES: wholeNumber(0).default(512 * 1024 * 1024),
+  SURFACES_USER_QUOTA_BYTES: wholeNumber(0).default(2 * 1024 * 1024 * 1024),
 });
 
 export type EnvVar = keyof typeof envSchema.shape;
@@ -94,4 +97,6 @@ export const ENV_TO_KEY = {
   SURFACES_FILE_UID: "fileUid",
   SURFACES_FILE_GID: "fileGid",
   SURFACES_FILE_MODE: "fileMode",
+  SURFACES_MIN_FREE_BYTES: "minFreeBytes",
+  SURFACES_USER_QUOTA_BYTES: "userQuotaBytes",
 } as const satisfies Record<EnvVar, string>;

@@ -42,6 +42,10 @@ export interface AppConfig {
   readonly fileGid?: number;
   /** Numeric mode (parsed from octal), default 0o644. */
   readonly fileMode: number;
+  /** Free space the inbox writer leaves on the agents volume; 0 = no check. */
+  readonly minFreeBytes: number;
+  /** Bytes of a user's files kept in agent inboxes; 0 = no quota. */
+  readonly userQuotaBytes: number;
 }
 
 /** Keys whose values must never reach a log line. */
@@ -120,6 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ...(e.SURFACES_FILE_UID !== undefined && { fileUid: e.SURFACES_FILE_UID }),
     ...(e.SURFACES_FILE_GID !== undefined && { fileGid: e.SURFACES_FILE_GID }),
     fileMode: e.SURFACES_FILE_MODE,
+    minFreeBytes: e.SURFACES_MIN_FREE_BYTES,
+    userQuotaBytes: e.SURFACES_USER_QUOTA_BYTES,
   });
 }
 

@@ -12,6 +12,8 @@ import { inboxRepo } from "./inbox.js";
 import type { InboxRepo } from "./inbox.js";
 import { appliedMigrations, migrate } from "./migrate.js";
 import type { AppliedMigration } from "./migrate.js";
+import { mediaRepo } from "./media.js";
+import type { MediaRepo } from "./media.js";
 import { pendingRepo } from "./pending.js";
 import type { PendingRepo } from "./pending.js";
 import { roomsRepo } from "./rooms.js";
@@ -29,6 +31,7 @@ export interface Store {
   readonly pending: PendingRepo;
   readonly kv: KvRepo;
   readonly inbox: InboxRepo;
+  readonly media: MediaRepo;
   /** Runs fn in one transaction (nested calls become savepoints); rolls back if it throws. */
   transaction<T>(fn: () => T): T;
   /** Empties every table except schema_migrations (operator `reset --mode local-only`). */
@@ -39,7 +42,7 @@ export interface Store {
 }
 
 // Every table resetLocalState empties; pending before rooms because of its foreign key.
-const LOCAL_TABLES = ["pending", "saved_contexts", "rooms", "users", "kv", "inbox"] as const;
+const LOCAL_TABLES = ["pending", "saved_contexts", "rooms", "users", "kv", "inbox", "media"] as const;
 
 export function openStore(file: string): Store {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -65,6 +68,7 @@ export function openStore(file: string): Store {
     pending: pendingRepo(db),
     kv: kvRepo(db),
     inbox: inboxRepo(db),
+    media: mediaRepo(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     resetLocalState: () =>
       db.transaction(() => {
