@@ -9,7 +9,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadRegistry } from "../../src/config/registry.js";
-import { envSchema } from "../../src/config/env-schema.js";
+import { configSchema, envName } from "../../src/config/env-schema.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const read = (f: string): string => readFileSync(path.join(root, f), "utf8");
@@ -97,8 +97,8 @@ describe("Dockerfile", () => {
     const env: Record<string, string> = {};
     for (const m of df.matchAll(/(SURFACES_[A-Z_]+)=(\S+)/g)) env[m[1] ?? ""] = m[2] ?? "";
     expect(Object.keys(env).sort()).toEqual(["SURFACES_AGENTS_ROOT", "SURFACES_DATA_DIR", "SURFACES_HTTP_ADDR", "SURFACES_REGISTRY_PATH"]);
-    const shape = envSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
-    for (const [k, v] of Object.entries(env)) expect(shape[k]?.safeParse(v).success, k).toBe(true);
+    const byEnv = new Map(Object.entries(configSchema.shape).map(([key, schema]) => [envName(key), schema as { safeParse(v: unknown): { success: boolean } }]));
+    for (const [k, v] of Object.entries(env)) expect(byEnv.get(k)?.safeParse(v).success, k).toBe(true);
   });
 });
 
