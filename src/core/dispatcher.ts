@@ -222,7 +222,7 @@ export class Dispatcher {
     try {
       const { agentId } = room;
       if (!agentId || !room.chatId) return;
-      const input = { roomId: event.roomId, agentId, chatId: room.chatId, text: event.text, files: event.files, key: `in.${event.eventId}` };
+      const input = { roomId: event.roomId, agentId, chatId: room.chatId, userId: event.sender, text: event.text, files: event.files, key: `in.${event.eventId}` };
       const prepared = await prepareFiles(this.deps.media, this.deps.chat, input, log);
       if (!prepared) return; // the user was told why
       // A `!clear` approved while the files downloaded has rotated the chat id

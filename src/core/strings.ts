@@ -125,6 +125,10 @@ export const strings = {
     names.length === 1 ? `(sent a file: ${names[0]})` : `(sent files: ${names.join(", ")})`,
   fileTooLargeIn: (name: string, limit: number) =>
     `⚠️ **${name}** is larger than the ${formatBytes(limit)} limit, so I didn't pass it on. Nothing was delivered.`,
+  fileQuotaExceeded: (name: string, quota: number) =>
+    `⚠️ I didn't pass on **${name}**: your files already kept for the agents would go over your ${formatBytes(quota)} quota. Nothing was delivered. Ask the agent to delete files it no longer needs, or ask the operator for more room.`,
+  fileDiskFull: (name: string) =>
+    `⚠️ I didn't pass on **${name}**: the agents' disk is almost full. Nothing was delivered. Please tell the operator.`,
   fileFetchFailed: (name: string) => `⚠️ I couldn't receive **${name}**, so your message was not delivered. Please try again.`,
   fileOutside: (p: string) => `⚠️ The agent asked to send \`${p}\`, which is outside its workspace, so I refused.`,
   filePathTooLong: "⚠️ The agent asked to send a file with an overlong path, so I refused.",

@@ -1,6 +1,6 @@
 /**
  * The bot's SQLite store: a cache of what the homeserver's room state holds,
- * plus the ledgers that make delivery exactly-once (inbox, sent). One file,
+ * plus the ledger that makes delivery exactly-once (inbox). One file,
  * WAL mode, synchronous better-sqlite3 calls (each well under a millisecond).
  */
 import { mkdirSync } from "node:fs";
@@ -8,24 +8,24 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { alwaysAllowedRepo } from "./always-allowed.js";
 import type { AlwaysAllowedRepo } from "./always-allowed.js";
-import { countersRepo, kvRepo } from "./kv.js";
-import type { CountersRepo, KvRepo } from "./kv.js";
+import { kvRepo } from "./kv.js";
+import type { KvRepo } from "./kv.js";
 import { inboxRepo } from "./inbox.js";
 import type { InboxRepo } from "./inbox.js";
 import { appliedMigrations, migrate } from "./migrate.js";
 import type { AppliedMigration } from "./migrate.js";
+import { mediaRepo } from "./media.js";
+import type { MediaRepo } from "./media.js";
 import { pendingRepo } from "./pending.js";
 import type { PendingRepo } from "./pending.js";
 import { roomsRepo } from "./rooms.js";
 import type { RoomsRepo } from "./rooms.js";
 import { savedContextsRepo } from "./saved-contexts.js";
 import type { SavedContextsRepo } from "./saved-contexts.js";
-import { sentRepo } from "./sent.js";
-import type { SentRepo } from "./sent.js";
 import { usersRepo } from "./users.js";
+import type { UsersRepo } from "./users.js";
 import { waitMarksRepo } from "./wait-marks.js";
 import type { WaitMarksRepo } from "./wait-marks.js";
-import type { UsersRepo } from "./users.js";
 
 export interface Store {
   readonly path: string;
@@ -37,8 +37,7 @@ export interface Store {
   readonly waitMarks: WaitMarksRepo;
   readonly kv: KvRepo;
   readonly inbox: InboxRepo;
-  readonly sent: SentRepo;
-  readonly counters: CountersRepo;
+  readonly media: MediaRepo;
   /** Runs fn in one transaction (nested calls become savepoints); rolls back if it throws. */
   transaction<T>(fn: () => T): T;
   /** Empties every table except schema_migrations (operator `reset --mode local-only`). */
@@ -49,7 +48,7 @@ export interface Store {
 }
 
 // Every table resetLocalState empties; pending before rooms because of its foreign key.
-const LOCAL_TABLES = ["pending", "always_allowed", "wait_marks", "saved_contexts", "rooms", "users", "kv", "inbox", "sent", "counters"] as const;
+const LOCAL_TABLES = ["pending", "always_allowed", "wait_marks", "saved_contexts", "rooms", "users", "kv", "inbox", "media"] as const;
 
 export function openStore(file: string): Store {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -77,8 +76,7 @@ export function openStore(file: string): Store {
     waitMarks: waitMarksRepo(db),
     kv: kvRepo(db),
     inbox: inboxRepo(db),
-    sent: sentRepo(db),
-    counters: countersRepo(db),
+    media: mediaRepo(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     resetLocalState: () =>
       db.transaction(() => {

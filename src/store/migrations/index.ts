@@ -4,7 +4,9 @@
  * edit a migration that has shipped; add the next number instead.
  */
 import { init } from "./001-init.js";
-import { elementUx } from "./002-element-ux.js";
+import { media } from "./002-media.js";
+import { dropUnused } from "./003-drop-unused.js";
+import { elementUx } from "./004-element-ux.js";
 
 export interface Migration {
   readonly version: number;
@@ -12,4 +14,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [init, elementUx];
+export const MIGRATIONS: readonly Migration[] = [init, media, dropUnused, elementUx];

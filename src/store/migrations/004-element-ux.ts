@@ -10,7 +10,7 @@ import type { Migration } from "./index.js";
  * so it is removed when the message's turn starts even after a restart.
  */
 export const elementUx: Migration = {
-  version: 2,
+  version: 4,
   name: "always-allowed-and-wait-marks",
   sql: `
 CREATE TABLE always_allowed (
