@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import {
   AgentUnavailableError,
+  LIMIT_CODES,
   type AgentEndpoint,
   type AgentPort,
   type AgentStatus,
@@ -16,6 +17,8 @@ import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import { AgentConnection } from "./connection.js";
 import { encodeFrame, MAX_FRAME_BYTES, type AgentFrame } from "./protocol.js";
 import { toMessageFrame } from "./turn-events.js";
+import { FrameBudget } from "./frame-budget.js";
+import type { TurnLimits } from "./turn-limits.js";
 import { TurnTable } from "./turns.js";
 import { agentWsUrl } from "./url.js";
 import { surfacesVersion } from "./version.js";
@@ -36,6 +39,10 @@ export interface AgentPoolOptions {
   confirmTimeoutMs?: number;
   /** Default 0.5 s → 30 s. */
   backoff?: BackoffOptions;
+  /** Per-turn limits (answer bytes, files, confirms, turn length, cancel grace); defaults in turn-limits.ts. */
+  turnLimits?: Partial<TurnLimits>;
+  /** Frames one agent connection may send per second (bursts up to one second's worth). Default 5000. */
+  maxFramesPerSecond?: number;
   /** Sent in the surface hello. Default: package.json version. */
   surfaceVersion?: string;
   random?: () => number;
@@ -48,7 +55,12 @@ interface Agent {
   connection: AgentConnection;
   turns: TurnTable;
   log: Logger;
+  budget: FrameBudget;
+  /** Frames dropped over the rate since the last warning (one warning a second at most). */
+  overRate: { dropped: number; warnedAt: number };
 }
+
+export const DEFAULT_MAX_FRAMES_PER_SECOND = 5000;
 
 type NotifyHandler = (agentId: AgentId, chatId: ChatId, text: string, notifyId?: string) => void;
 
@@ -57,6 +69,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
   const agents = new Map<AgentId, Agent>();
   let notifyHandler: NotifyHandler | undefined;
   const surfaceVersion = options.surfaceVersion ?? surfacesVersion();
+  const maxFramesPerSecond = options.maxFramesPerSecond ?? DEFAULT_MAX_FRAMES_PER_SECOND;
 
   const sendFrame = (agent: Agent, frame: Parameters<AgentConnection["send"]>[0]): boolean => {
     const sent = agent.connection.send(frame);
@@ -65,6 +78,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
   };
 
   function onFrame(agentId: AgentId, agent: Agent, frame: Exclude<AgentFrame, { type: "hello" }>): void {
+    if (!agent.budget.take()) return overRate(agent, frame);
     if (frame.type === "notify") {
       if (!notifyHandler) {
         agent.log.warn({ chat_id: frame.chat_id }, "dropped a notify: no handler registered");
@@ -86,6 +100,24 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
     agent.turns.deliver(frame as typeof frame & { request_id: string });
   }
 
+  /**
+   * A frame over the connection's rate: its turn (if still open) ends with a
+   * notice and a cancel; anything else is dropped, with a warning a second.
+   */
+  function overRate(agent: Agent, frame: Exclude<AgentFrame, { type: "hello" }>): void {
+    const turnId = "request_id" in frame && frame.request_id !== undefined ? (frame.request_id as TurnId) : undefined;
+    if (turnId !== undefined && agent.turns.has(turnId)) {
+      agent.turns.giveUp(turnId, LIMIT_CODES.frameRate, `the agent sent more than ${maxFramesPerSecond} frames a second`, maxFramesPerSecond);
+      return;
+    }
+    agent.overRate.dropped++;
+    const now = Date.now();
+    if (now - agent.overRate.warnedAt >= 1000) {
+      agent.log.warn({ dropped: agent.overRate.dropped, max_frames_per_second: maxFramesPerSecond }, "agent over its frame rate; dropped frames");
+      agent.overRate = { dropped: 0, warnedAt: now };
+    }
+  }
+
   function createAgent(agentId: AgentId, endpoint: AgentEndpoint): Agent {
     const log = options.logger.child({ agent_id: agentId });
     const holder: { agent?: Agent } = {};
@@ -93,7 +125,8 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
       logger: log,
       idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
       confirmTimeoutMs: options.confirmTimeoutMs ?? 5 * 60_000,
-      onIdleTimeout: (turnId) => connection.send({ type: "cancel", request_id: turnId }),
+      ...(options.turnLimits && { limits: options.turnLimits }),
+      onGiveUp: (turnId) => connection.send({ type: "cancel", request_id: turnId }),
       onConfirmTimeout: (turnId, confirmId) =>
         connection.send({ type: "confirm_result", request_id: turnId, confirm_id: confirmId, approved: false }),
     });
@@ -114,7 +147,8 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
         onUp: (again) => options.onConnected?.(agentId, again),
       },
     );
-    holder.agent = { endpoint, connection, turns, log };
+    const budget = new FrameBudget(maxFramesPerSecond);
+    holder.agent = { endpoint, connection, turns, log, budget, overRate: { dropped: 0, warnedAt: 0 } };
     return holder.agent;
   }
 
@@ -150,6 +184,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
       const agent = agents.get(agentId);
       if (!agent?.turns.has(turnId)) return;
       sendFrame(agent, { type: "cancel", request_id: turnId });
+      agent.turns.cancelled(turnId);
     },
 
     confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean): void {
