@@ -15,7 +15,7 @@ import {
 import { asChatId, type AgentId, type ChatId, type TurnId } from "../core/ids.js";
 import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import { AgentConnection } from "./connection.js";
-import { encodeFrame, MAX_FRAME_BYTES, type AgentFrame } from "./protocol.js";
+import { encodeFrame, MAX_FRAME_BYTES, type AgentFrame, type AgentTurnFrame } from "./protocol.js";
 import { toMessageFrame } from "./turn-events.js";
 import { FrameBudget } from "./frame-budget.js";
 import type { TurnLimits } from "./turn-limits.js";
@@ -78,7 +78,11 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
   };
 
   function onFrame(agentId: AgentId, agent: Agent, frame: Exclude<AgentFrame, { type: "hello" }>): void {
-    if (!agent.budget.take()) return overRate(agent, frame);
+    // Frames of turns already over are dropped without spending the budget:
+    // a runaway that ignores its cancel must not cost the other turns theirs.
+    const requestId = "request_id" in frame ? frame.request_id : undefined;
+    const live = requestId === undefined || agent.turns.has(requestId as TurnId);
+    if (live && !agent.budget.take()) return overRate(agentId, agent, frame);
     if (frame.type === "notify") {
       if (!notifyHandler) {
         agent.log.warn({ chat_id: frame.chat_id }, "dropped a notify: no handler registered");
@@ -101,19 +105,27 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
   }
 
   /**
-   * A frame over the connection's rate: its turn (if still open) ends with a
-   * notice and a cancel; anything else is dropped, with a warning a second.
+   * Over the connection's frame rate: the turn sending the most frames ends
+   * with a notice and a cancel. Frames of other turns still go through (the
+   * flood is that turn's, not theirs); other frames are dropped, with one
+   * warning a second.
    */
-  function overRate(agent: Agent, frame: Exclude<AgentFrame, { type: "hello" }>): void {
-    const turnId = "request_id" in frame && frame.request_id !== undefined ? (frame.request_id as TurnId) : undefined;
-    if (turnId !== undefined && agent.turns.has(turnId)) {
-      agent.turns.giveUp(turnId, LIMIT_CODES.frameRate, `the agent sent more than ${maxFramesPerSecond} frames a second`, maxFramesPerSecond);
+  function overRate(agentId: AgentId, agent: Agent, frame: Exclude<AgentFrame, { type: "hello" }>): void {
+    const culprit = agent.turns.busiest();
+    if (culprit !== undefined) {
+      agent.turns.giveUp(culprit, LIMIT_CODES.frameRate, `the agent sent more than ${maxFramesPerSecond} frames a second`, maxFramesPerSecond);
+    }
+    if (frame.type !== "notify" && frame.request_id !== undefined && frame.request_id !== culprit && agent.turns.has(frame.request_id as TurnId)) {
+      agent.turns.deliver(frame as AgentTurnFrame & { request_id: string });
       return;
     }
     agent.overRate.dropped++;
     const now = Date.now();
     if (now - agent.overRate.warnedAt >= 1000) {
-      agent.log.warn({ dropped: agent.overRate.dropped, max_frames_per_second: maxFramesPerSecond }, "agent over its frame rate; dropped frames");
+      agent.log.warn(
+        { agent_id: agentId, dropped: agent.overRate.dropped, max_frames_per_second: maxFramesPerSecond },
+        "agent over its frame rate; dropped frames",
+      );
       agent.overRate = { dropped: 0, warnedAt: now };
     }
   }

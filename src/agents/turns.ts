@@ -40,6 +40,9 @@ interface OpenTurn {
   files: number;
   /** Distinct confirm ids asked so far. */
   asked: Set<string>;
+  /** Frames in the current one-second window, to find the turn flooding the connection. */
+  recentFrames: number;
+  windowStart: number;
 }
 
 /** How many finished request_ids to remember, to tell "after end" from "unknown". */
@@ -70,7 +73,7 @@ export class TurnTable {
     const lengthTimer = setTimeout(() => {
       this.giveUp(turnId, LIMIT_CODES.turnLength, `the turn ran longer than ${Math.round(maxTurnMs / 1000)} s`, maxTurnMs);
     }, maxTurnMs);
-    const turn: OpenTurn = { chatId, sink, log, lengthTimer, confirms: new Map(), answerBytes: 0, files: 0, asked: new Set() };
+    const turn: OpenTurn = { chatId, sink, log, lengthTimer, confirms: new Map(), answerBytes: 0, files: 0, asked: new Set(), recentFrames: 0, windowStart: Date.now() };
     this.turns.set(turnId, turn);
     this.armIdle(turnId, turn);
   }
@@ -89,6 +92,7 @@ export class TurnTable {
       this.dropped(frame);
       return;
     }
+    this.countFrame(turn);
     if (this.overLimit(turnId, turn, frame)) return;
     if (frame.type === "confirm") {
       if (!turn.confirms.has(frame.confirm_id)) {
@@ -182,6 +186,34 @@ export class TurnTable {
     if (!this.confirmAnswered(turnId, confirmId)) return;
     this.turns.get(turnId)?.log.info({ confirm_id: confirmId }, "confirm unanswered in time; refusing it");
     this.options.onConfirmTimeout(turnId, confirmId);
+  }
+
+  private countFrame(turn: OpenTurn): void {
+    const now = Date.now();
+    if (now - turn.windowStart >= 1000) {
+      turn.windowStart = now;
+      turn.recentFrames = 0;
+    }
+    turn.recentFrames++;
+  }
+
+  /**
+   * The open turn that sent the most frames in the last second (ties: the
+   * oldest). When a connection goes over its frame rate, this one pays, not
+   * whichever quiet turn's frame happened to arrive at that moment.
+   */
+  busiest(): TurnId | undefined {
+    let best: TurnId | undefined;
+    let most = -1;
+    const now = Date.now();
+    for (const [turnId, turn] of this.turns) {
+      const frames = now - turn.windowStart < 1000 ? turn.recentFrames : 0;
+      if (frames > most) {
+        most = frames;
+        best = turnId;
+      }
+    }
+    return best;
   }
 
   /** Counts what the frame adds; past a limit the turn is given up and the frame dropped. */

@@ -92,4 +92,18 @@ describe("frame rate", () => {
       await ratePool.close();
     }
   });
+
+  it("the flooding turn pays, not a quiet turn sharing the connection", async () => {
+    const ratePool = makePool({ ref: { baseUrl: agent.url } }, { maxFramesPerSecond: 500 });
+    try {
+      const quiet = await runTurn(ratePool, "/slow 30 20", { chatId: "quiet" });
+      const flood = await runTurn(ratePool, "/chunks 20000", { chatId: "loud" });
+      expect(terminal(await flood.done)).toMatchObject({ code: LIMIT_CODES.frameRate });
+      const calm = await quiet.done;
+      expect(terminal(calm)).toEqual({ type: "end" });
+      expect(textOf(calm)).toBe(chunkText(30));
+    } finally {
+      await ratePool.close();
+    }
+  });
 });
