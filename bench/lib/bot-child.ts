@@ -5,6 +5,7 @@
  * sends and media transfers; a ws wrapper sees agent frames. The parent
  * reads the trace and process stats over IPC.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { WebSocket } from "ws";
 import { start, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
@@ -71,6 +72,9 @@ proto.emit = function (this: unknown, event: string | symbol, ...args: unknown[]
 };
 
 let app: App | undefined;
+/** How late the bot's event loop runs timers: what a blocked loop costs every room. */
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 
 async function main(): Promise<void> {
   tracing = process.env["BENCH_TRACE"] !== "0";
@@ -92,6 +96,11 @@ process.on("message", (msg: { cmd: string; id: number }) => {
   switch (msg.cmd) {
     case "stats":
       reply({ cpu: process.cpuUsage(), mem: process.memoryUsage() });
+      return;
+    case "loop-delay":
+      // Milliseconds; the reading restarts with each ask.
+      reply({ p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 });
+      loopDelay.reset();
       return;
     case "trace":
       reply({ trace: trace.splice(0) });

@@ -61,6 +61,8 @@ interface Agent {
 }
 
 export const DEFAULT_MAX_FRAMES_PER_SECOND = 5000;
+/** After a frame for no open turn, the connection is not read for this long (at most one read's worth per pause). */
+const WASTE_PAUSE_MS = 25;
 
 type NotifyHandler = (agentId: AgentId, chatId: ChatId, text: string, notifyId?: string) => void;
 
@@ -82,7 +84,16 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
     // a runaway that ignores its cancel must not cost the other turns theirs.
     const requestId = "request_id" in frame ? frame.request_id : undefined;
     const live = requestId === undefined || agent.turns.has(requestId as TurnId);
-    if (live && !agent.budget.take()) return overRate(agentId, agent, frame);
+    if (!live) {
+      // Frames for a turn that is over (a runaway ignoring its cancel, or
+      // made-up ids) are waste: read them slowly, so the flood costs the
+      // bot little and TCP makes the agent wait.
+      if (agent.connection.pauseReading(WASTE_PAUSE_MS)) {
+        agent.log.debug({ turn: requestId, pause_ms: WASTE_PAUSE_MS }, "frames for a turn that is over; reading from the agent slowly");
+      }
+    } else if (!agent.budget.take()) {
+      return overRate(agentId, agent, frame);
+    }
     if (frame.type === "notify") {
       if (!notifyHandler) {
         agent.log.warn({ chat_id: frame.chat_id }, "dropped a notify: no handler registered");

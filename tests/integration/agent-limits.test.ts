@@ -42,6 +42,8 @@ describe("limits against a runaway agent", () => {
     await sleep(300); // the agent floods on, ignoring the cancel
     expect(events.filter((e) => e.type === "end" || e.type === "error")).toHaveLength(1);
     expect(log.lines.some((l) => l["msg"] === "dropped frame after the turn ended; later ones for it are logged at debug" && l["turn"] === turn.turnId)).toBe(true);
+    // …and read slowly, so the flood costs the bot little and TCP makes the agent wait.
+    expect(log.lines.some((l) => l["msg"] === "frames for a turn that is over; reading from the agent slowly" && l["turn"] === turn.turnId)).toBe(true);
     // The connection still serves the next turn.
     expect(textOf(await (await runTurn(pool, "after the flood")).done)).toBe("echo: after the flood");
   });
