@@ -61,7 +61,9 @@ interface Agent {
 }
 
 export const DEFAULT_MAX_FRAMES_PER_SECOND = 5000;
-/** After a frame for no open turn, the connection is not read for this long (at most one read's worth per pause). */
+/** Late frames of an ended turn tolerated at full speed; past them, the connection is read slowly. */
+const WASTE_GRACE_FRAMES = 16;
+/** Then, after each such frame, the connection is not read for this long (at most one read's worth per pause). */
 const WASTE_PAUSE_MS = 25;
 
 type NotifyHandler = (agentId: AgentId, chatId: ChatId, text: string, notifyId?: string) => void;
@@ -85,10 +87,12 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
     const requestId = "request_id" in frame ? frame.request_id : undefined;
     const live = requestId === undefined || agent.turns.has(requestId as TurnId);
     if (!live) {
-      // Frames for a turn that is over (a runaway ignoring its cancel, or
-      // made-up ids) are waste: read them slowly, so the flood costs the
-      // bot little and TCP makes the agent wait.
-      if (agent.connection.pauseReading(WASTE_PAUSE_MS)) {
+      // A turn that is over but whose frames keep coming (a runaway ignoring
+      // its cancel) is waste: read it slowly, so the flood costs the bot
+      // little and TCP makes the agent wait. A few late frames (an agent
+      // racing a cancel) cost nothing extra.
+      const dropped = requestId === undefined ? undefined : agent.turns.droppedAfterEnd(requestId);
+      if (dropped !== undefined && dropped >= WASTE_GRACE_FRAMES && agent.connection.pauseReading(WASTE_PAUSE_MS)) {
         agent.log.debug({ turn: requestId, pause_ms: WASTE_PAUSE_MS }, "frames for a turn that is over; reading from the agent slowly");
       }
     } else if (!agent.budget.take()) {

@@ -241,6 +241,11 @@ export class TurnTable {
     return false;
   }
 
+  /** Frames dropped so far for a turn that ended here (0 for one that just ended); undefined for ids never seen. */
+  droppedAfterEnd(requestId: string): number | undefined {
+    return this.recent.get(requestId);
+  }
+
   /** A frame for no open turn: the first per request_id is a warning, the rest (a runaway's flood) debug. */
   private dropped(frame: AgentTurnFrame & { request_id: string }): void {
     const count = this.recent.get(frame.request_id);

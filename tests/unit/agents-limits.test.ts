@@ -86,6 +86,15 @@ describe("turn limits", () => {
     expect(events).toHaveLength(2);
   });
 
+  it("counts frames dropped after a turn ended (the pool reads a runaway slowly past a few)", () => {
+    const { t } = open({ maxFiles: 0 });
+    t.deliver({ type: "file", request_id: "t1", path: "a" }); // over the limit: the turn ends here
+    expect(t.droppedAfterEnd("t1")).toBe(0);
+    for (let i = 0; i < 3; i++) t.deliver({ type: "text", request_id: "t1", delta: "late" });
+    expect(t.droppedAfterEnd("t1")).toBe(3);
+    expect(t.droppedAfterEnd("never-seen")).toBeUndefined();
+  });
+
   it("an agent that honours the cancel in time ends the turn normally", () => {
     const { t, events } = open({ cancelGraceMs: 3_000 });
     t.cancelled(T1);
