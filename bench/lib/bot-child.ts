@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { WebSocket } from "ws";
 import { start, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
@@ -73,6 +74,9 @@ proto.emit = function (this: unknown, event: string | symbol, ...args: unknown[]
 };
 
 let app: App | undefined;
+/** How late the bot's event loop runs timers: what a blocked loop costs every room. */
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 
 // BENCH_CPU_PROF=<file>: a V8 CPU profile of the bot from ready to stop (for finding its hot paths).
 const profileFile = process.env["BENCH_CPU_PROF"];
@@ -103,6 +107,11 @@ process.on("message", (msg: { cmd: string; id: number }) => {
   switch (msg.cmd) {
     case "stats":
       reply({ cpu: process.cpuUsage(), mem: process.memoryUsage() });
+      return;
+    case "loop-delay":
+      // Milliseconds; the reading restarts with each ask.
+      reply({ p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 });
+      loopDelay.reset();
       return;
     case "trace":
       reply({ trace: trace.splice(0) });
