@@ -76,6 +76,15 @@ export const configSchema = z.object({
   confirmTimeoutMs: wholeNumber(1).default(300_000),
   /** Tool calls listed (the newest) in the trail under a final answer; 0: no trail. */
   trailMaxTools: wholeNumber(0).default(20),
+  /** What one turn may cost: answer bytes, files, questions, run time (past one, the turn ends with a notice). */
+  turnMaxAnswerBytes: wholeNumber(1).default(1_048_576),
+  turnMaxFiles: wholeNumber(0).default(20),
+  turnMaxConfirms: wholeNumber(0).default(5),
+  turnMaxMs: wholeNumber(1).default(3_600_000),
+  /** After `!stop`, how long the agent has to end the turn before the bot ends it itself. */
+  stopGraceMs: wholeNumber(1).default(5_000),
+  /** Frames one agent connection may send per second. */
+  agentMaxFramesPerSec: wholeNumber(1).default(5_000),
   /** null when SURFACES_HTTP_ADDR=off. */
   httpAddr: httpAddr.default({ host: "127.0.0.1", port: 9464 }),
   /** Unset: use the homeserver's upload limit, learned at runtime. */

@@ -7,16 +7,17 @@ import type { EditPacer } from "./edit-pacer.js";
 import { editContent, markdownContent } from "./message-content.js";
 import { blockToMarkdown } from "./render.js";
 import type { MatrixSender } from "./sender.js";
-import { cutPoint } from "./split.js";
-import { firstSendReady, FIRST_SENTENCE_WINDOW_MS } from "./first-send.js";
+import { cutPoint, MAX_SEGMENT_BYTES } from "./split.js";
+import { TextQueue } from "./text-queue.js";
+import { firstSendReady, FIRST_SENTENCE_MAX_CHARS, FIRST_SENTENCE_WINDOW_MS } from "./first-send.js";
 import { withTrail } from "./trail-render.js";
 
-interface Segment {
-  start: number;
-  /** Exclusive end once the segment is closed; null while it is the live one. */
-  end: number | null;
+/** The message currently being written (the edit target); earlier ones are done and forgotten. */
+interface LiveSegment {
+  index: number;
   eventId: EventId | null;
   edits: number;
+  /** What the live message shows now (for "anything new to show?"). */
   shown: string;
 }
 
@@ -33,11 +34,20 @@ export const FIRST_SEND_EAGER_CHARS = 200;
  * edits of that message at the pacer's pace, one edit in flight; text past
  * the size of one event continues in a new message. `finish` publishes the
  * exact final text of every message, however slow the homeserver is.
+ *
+ * Memory holds only the live message's text and the tail not posted yet: a
+ * finished message is sent once with its final text and then forgotten, so a
+ * flood costs the same per message at the first megabyte as at the last.
  */
 export class MatrixReplyStream implements ReplyStream {
-  private text = "";
+  /** The live message's text (at most one message's worth once the pump has run). */
+  private head = "";
+  /** Text after `head` that the pump has not placed yet. */
+  private readonly tail = new TextQueue();
+  private anyText = false;
   private status: string | null = null;
-  private readonly segments: Segment[] = [{ start: 0, end: null, eventId: null, edits: 0, shown: "" }];
+  private live: LiveSegment = { index: 0, eventId: null, edits: 0, shown: "" };
+  private first: EventId | null = null;
   private finished = false;
   /**
    * The pump's pause. Any change ends a wait for `news`; only `finish` ends a
@@ -62,14 +72,12 @@ export class MatrixReplyStream implements ReplyStream {
 
   appendText(delta: string): void {
     if (this.finished || delta === "") return;
-    this.text += delta;
-    this.kick();
+    this.add(delta);
   }
 
   appendBlock(block: Block): void {
     if (this.finished) return;
-    this.text += blockToMarkdown(block);
-    this.kick();
+    this.add(blockToMarkdown(block));
   }
 
   setStatus(line: string | null): void {
@@ -83,28 +91,41 @@ export class MatrixReplyStream implements ReplyStream {
   }
 
   firstEventId(): EventId | null {
-    return this.segments[0]?.eventId ?? null;
+    return this.first;
   }
 
   async finish(outcome: { stopped?: boolean }): Promise<void> {
     if (this.finished) return this.pump ?? undefined;
-    if (outcome.stopped && this.text !== "") this.text += STOPPED_MARK;
+    if (outcome.stopped) {
+      // A stop frees the room now: the live message keeps what fits in it,
+      // and a backlog the homeserver has not seen yet is not posted.
+      const rest = this.head + this.tail.peek(MAX_SEGMENT_BYTES + 1);
+      this.head = rest.slice(0, cutPoint(rest, MAX_SEGMENT_BYTES - Buffer.byteLength(STOPPED_MARK)));
+      this.tail.clear();
+      if (this.anyText) this.tail.push(STOPPED_MARK);
+    }
     this.status = null;
     this.finished = true;
     this.kick();
     await this.pump;
   }
 
-  /** The text shown so far (for tests and `!stop`). */
-  currentText(): string {
-    return this.text;
+  /** Code units held in memory: the live message's text and the unposted tail (for tests). */
+  heldChars(): number {
+    return this.head.length + this.tail.length;
+  }
+
+  private add(text: string): void {
+    this.anyText = true;
+    this.tail.push(text);
+    this.kick();
   }
 
   private kick(): void {
     const waiter = this.waiter;
     const enough =
-      (waiter?.kind === "first" && this.text.length >= FIRST_SEND_EAGER_CHARS) ||
-      (waiter?.kind === "sentence" && firstSendReady(this.text));
+      (waiter?.kind === "first" && this.heldChars() >= FIRST_SEND_EAGER_CHARS) ||
+      (waiter?.kind === "sentence" && this.firstSentenceReady());
     if (waiter && (waiter.kind === "news" || this.finished || enough)) {
       this.waiter = null;
       waiter.resolve();
@@ -117,32 +138,37 @@ export class MatrixReplyStream implements ReplyStream {
     // text and `end` often arrive in separate socket reads): one event
     // instead of a message and an edit right behind it. `finish`, or text
     // enough to show, cuts it short.
-    if (!this.segments[0]?.eventId && !this.finished && this.text.length < FIRST_SEND_EAGER_CHARS) {
+    if (!this.first && !this.finished && this.heldChars() < FIRST_SEND_EAGER_CHARS) {
       const started = Date.now();
       await this.waitFor(FIRST_SEND_WINDOW_MS, "first");
       // The first event is what the push notification shows: it waits (a
       // little) for a first sentence, so the notification reads as one.
       const left = FIRST_SENTENCE_WINDOW_MS - (Date.now() - started);
-      if (!this.finished && left > 0 && !firstSendReady(this.text)) await this.waitFor(left, "sentence");
+      if (!this.finished && left > 0 && !this.firstSentenceReady()) await this.waitFor(left, "sentence");
     }
     for (;;) {
-      const live = this.segments[this.segments.length - 1] as Segment;
-      const rest = this.text.slice(live.start);
+      // Only one message's worth past the head is ever looked at.
+      const peeked = this.tail.peek(MAX_SEGMENT_BYTES + 1);
+      const rest = this.head + peeked;
       const cut = cutPoint(rest);
       if (cut < rest.length) {
-        live.end = live.start + cut;
-        await this.publish(this.segments.length - 1, this.text.slice(live.start, live.end), true);
-        this.segments.push({ start: live.end, end: null, eventId: null, edits: 0, shown: "" });
+        this.tail.drop(peeked.length);
+        this.tail.unshift(rest.slice(cut));
+        this.head = "";
+        await this.publish(rest.slice(0, cut), true);
+        this.live = { index: this.live.index + 1, eventId: null, edits: 0, shown: "" };
         continue;
       }
+      this.head = rest;
+      this.tail.clear();
       const view = this.view(rest);
-      if (view !== null && (view !== live.shown || this.trailDue(live))) {
+      if (view !== null && (view !== this.live.shown || this.trailDue())) {
         const wait = this.lastPublish + this.pacer.intervalMs() - Date.now();
-        if (live.eventId && !this.finished && wait > 0) {
+        if (this.live.eventId && !this.finished && wait > 0) {
           await this.waitFor(wait, "pace");
           continue; // more may have arrived while waiting: recompute
         }
-        await this.publish(this.segments.length - 1, view, this.finished);
+        await this.publish(view, this.finished, true);
         continue;
       }
       if (this.finished) return;
@@ -152,10 +178,7 @@ export class MatrixReplyStream implements ReplyStream {
 
   /** What the live message should show now, or null when there is nothing to show yet. */
   private view(rest: string): string | null {
-    if (this.finished) {
-      const nothingSent = this.segments.length === 1 && !this.segments[0]?.eventId;
-      return rest !== "" ? rest : nothingSent && !this.trailDue(this.segments[0] as Segment) ? null : EMPTY_ANSWER;
-    }
+    if (this.finished) return rest !== "" ? rest : this.live.index === 0 && !this.live.eventId && !this.trailDue() ? null : EMPTY_ANSWER;
     const status = this.status ? `_${this.status}_` : "";
     if (rest === "" && status === "") return null;
     return rest === "" ? status : status ? `${rest}\n\n${status}` : rest;
@@ -163,9 +186,14 @@ export class MatrixReplyStream implements ReplyStream {
 
   private lastPublish = 0;
 
-  /** The final publish of the live message still owes the trail. */
-  private trailDue(seg: Segment): boolean {
-    return this.finished && seg.end === null && !this.trailShown && this.trail !== null && !this.trail.isEmpty();
+  /** Before the first send all text is in the tail; only its start matters. */
+  private firstSentenceReady(): boolean {
+    return firstSendReady(this.head + this.tail.peek(FIRST_SENTENCE_MAX_CHARS));
+  }
+
+  /** The final publish of the live message still owes the trail (only the last message carries it). */
+  private trailDue(): boolean {
+    return this.finished && !this.trailShown && this.trail !== null && !this.trail.isEmpty();
   }
 
   /** Waits `ms`, or less when the answer finishes meanwhile; new text just waits its turn. */
@@ -181,21 +209,26 @@ export class MatrixReplyStream implements ReplyStream {
     this.waiter = null;
   }
 
-  private async publish(index: number, markdown: string, final: boolean): Promise<void> {
-    const seg = this.segments[index] as Segment;
+  /** Sends the live message (or an edit of it) showing `markdown`. */
+  private async publish(markdown: string, final: boolean, last = false): Promise<void> {
+    const seg = this.live;
     let content = markdownContent(markdown, "m.text");
-    if (final && this.trailDue(seg) && this.trail) {
+    // A cut message is published final too; the trail goes only on the last one (the live view).
+    if (final && last && this.trailDue() && this.trail) {
       content = withTrail(content, markdown, this.trail.view());
       this.trailShown = true;
     }
     const opts = final ? { maxAttempts: FINAL_ATTEMPTS } : {};
     try {
       if (!seg.eventId) {
-        seg.eventId = await this.sender.send(this.roomId, "m.room.message", content, `${this.key}.s${index}`, opts);
-        if (index === 0) this.onFirstVisible?.();
+        seg.eventId = await this.sender.send(this.roomId, "m.room.message", content, `${this.key}.s${seg.index}`, opts);
+        if (seg.index === 0) {
+          this.first = seg.eventId;
+          this.onFirstVisible?.();
+        }
       } else {
         const suffix = final ? "final" : `e${++seg.edits}`;
-        await this.sender.send(this.roomId, "m.room.message", editContent(seg.eventId, content), `${this.key}.s${index}.${suffix}`, opts);
+        await this.sender.send(this.roomId, "m.room.message", editContent(seg.eventId, content), `${this.key}.s${seg.index}.${suffix}`, opts);
       }
       this.eventsSent++;
       this.pacer.onSuccess();
