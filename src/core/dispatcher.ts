@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { AgentPort } from "./agent-port.js";
 import type { BindingReader, ChatPort, MediaPort } from "./chat-port.js";
 import type { CoreStore, RoomRecord } from "./core-store.js";
-import type { AgentId, ChatId, RoomId, UserId } from "./ids.js";
+import type { AgentId, ChatId, UserId } from "./ids.js";
 import type { IncomingEvent } from "./incoming.js";
 import { prepareFiles } from "./file-flow.js";
 import { KeyedQueue } from "./keyed-queue.js";

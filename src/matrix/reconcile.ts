@@ -23,7 +23,7 @@ export function discoverBindings(client: MatrixClient): DiscoveredRoom[] {
     if (room.getMyMembership() !== "join") continue;
     const event = room.currentState.getStateEvents(BINDING_EVENT, "");
     if (!event || event.getSender() !== bot) continue;
-    const binding = bindingFromContent(event.getContent() as Partial<BindingContent>);
+    const binding = bindingFromContent(event.getContent<Partial<BindingContent>>());
     if (binding) found.push({ roomId: asRoomId(room.roomId), name: room.name || null, binding });
   }
   return found;

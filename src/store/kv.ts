@@ -17,7 +17,7 @@ export function kvRepo(db: Database) {
   const setStmt = db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)");
   const delStmt = db.prepare("DELETE FROM kv WHERE key = ?");
   return {
-    get: (key: string): string | undefined => getStmt.get(key) as string | undefined,
+    get: (key: string): string | undefined => getStmt.get(key),
     set: (key: string, value: string): void => void setStmt.run(key, value),
     delete: (key: string): boolean => delStmt.run(key).changes > 0,
   };
@@ -38,7 +38,7 @@ export function countersRepo(db: Database) {
     /** Returns the new value. */
     inc: (name: string, by = 1): number => incStmt.get({ name, by }) as number,
     /** 0 for a counter never incremented. */
-    get: (name: string): number => (getStmt.get(name) as number | undefined) ?? 0,
+    get: (name: string): number => (getStmt.get(name)) ?? 0,
     all: (): Record<string, number> => Object.fromEntries(allStmt.all().map((r) => [r.name, r.value])),
   };
 }
