@@ -13,6 +13,7 @@ export type Directive =
   | { kind: "file"; path: string; caption?: string }
   | { kind: "error" }
   | { kind: "tool"; query: string }
+  | { kind: "slowtool"; holdMs: number }
   | { kind: "progress" }
   | { kind: "table" }
   | { kind: "code" }
@@ -30,6 +31,9 @@ export const DEFAULT_NOTIFY_DELAY_MS = 200;
 export const DEFAULT_NOTIFY_TEXT = "background task finished";
 export const DEFAULT_CONFIRM_PROMPT = "Proceed?";
 export const DEFAULT_TOOL_QUERY = "surfaces";
+export const DEFAULT_SLOWTOOL_MS = 1000;
+/** `/slowtool` reports progress this often while it holds its tool call. */
+export const SLOWTOOL_STEP_MS = 500;
 export const DEFAULT_LONG_LENGTH = 5000;
 const MAX_COUNT = 100_000;
 const MAX_DELAY_MS = 60_000;
@@ -115,6 +119,10 @@ export function parseDirective(text: string): Directive {
       return { kind: "confirm", prompt: rest || DEFAULT_CONFIRM_PROMPT };
     case "tool":
       return { kind: "tool", query: rest || DEFAULT_TOOL_QUERY };
+    case "slowtool": {
+      const holdMs = int(args[0], DEFAULT_SLOWTOOL_MS, MAX_DELAY_MS);
+      return holdMs === undefined ? { kind: "echo" } : { kind: "slowtool", holdMs };
+    }
     case "error":
     case "progress":
     case "table":

@@ -96,8 +96,19 @@ describe("streamed answers", () => {
   });
 
   it("shows tool progress while running but not in the final answer", async () => {
-    const msg = await ask("/tool", (m) => m.body === "tool done");
-    expect(msg.body).toBe("tool done");
+    // The agent's tool runs for 4 s, reporting progress every 0.5 s. A status
+    // line can only be the answer's latest version while the turn runs (the
+    // final edit drops it), so seeing one here is seeing the running turn.
+    const running = await ask("/slowtool 4000", (m) => /^_⏳ searching \d\/7_$/u.test(m.body ?? ""));
+    expect(fx.app.dispatcher.turns.activeIn(rooms.chatRoomId as never)).toBeDefined();
+    const done = await waitForBotMessage(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId, (m) => m.eventId === running.eventId && m.body === "tool done");
+    expect(done.msgtype).toBe("m.text");
+    // The room's history: the tool's status first, its progress, then only the answer.
+    const versions = (await eventsAfter("/slowtool 4000")).map((e) => String((e.content["m.new_content"] as { body?: string } | undefined)?.body ?? e.content["body"]));
+    expect(versions[0]).toBe("_🔧 search…_");
+    expect(versions).toContain(running.body);
+    expect(versions.at(-1)).toBe("tool done");
+    expect(versions.slice(0, -1).every((v) => v.startsWith("_") && v.endsWith("_"))).toBe(true);
   });
 
   it("continues answers longer than one event in further messages, nothing cut", async () => {
