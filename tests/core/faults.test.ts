@@ -285,3 +285,53 @@ describe("onboarding and room kinds", () => {
     expect(core.agent.turns).toHaveLength(0);
   });
 });
+
+describe("files", () => {
+  const photo = { source: "mxc://hs/photo", name: "photo.png", mime: "image/png", size: 2048 };
+
+  it("a message's files reach the agent as attachments, in the room's conversation", async () => {
+    const alice = await start();
+    await core.say(alice.chatRoomId, "", ALICE, { files: [photo] });
+    expect(core.media.fetched).toEqual([{ agentId: HELPER, chatId: alice.chatId, names: ["photo.png"] }]);
+    expect(core.agent.turns[0]?.request).toMatchObject({
+      text: strings.userSentFiles(["photo.png"]),
+      attachments: [{ name: "photo.png", mime: "image/png", size: 2048, path: `inbox/${alice.chatId}/photo.png` }],
+    });
+  });
+
+  it.each([
+    ["too large", { name: "photo.png", reason: "too_large" as const, limitBytes: 1024 }, strings.fileTooLargeIn("photo.png", 1024)],
+    ["failed download", { name: "photo.png", reason: "failed" as const }, strings.fileFetchFailed("photo.png")],
+  ])("a refused file (%s): nothing is delivered and the user is told why", async (_case, refusal, notice) => {
+    const alice = await start();
+    core.media.refuse = refusal;
+    const id = await core.say(alice.chatRoomId, "see attached", ALICE, { files: [photo] });
+    expect(core.chat.said(alice.chatRoomId).slice(-1)).toEqual([notice]);
+    expect(core.agent.turns).toHaveLength(0);
+    expect(core.store.inbox.get(id)?.status).toBe("done");
+  });
+
+  it("the agent's files are posted in order; a refused one becomes a notice", async () => {
+    const alice = await start();
+    core.agent.next.push(plays({ type: "file", path: "out/a.txt" }, { type: "file", path: "out/b.txt", caption: "B" }, { type: "end" }));
+    await core.say(alice.chatRoomId, "send files");
+    expect(core.media.sent.map((s) => [s.file.path, s.file.caption])).toEqual([["out/a.txt", undefined], ["out/b.txt", "B"]]);
+    core.media.refuseSend = { reason: "missing" };
+    core.agent.next.push(plays({ type: "file", path: "out/gone.txt" }, { type: "end" }));
+    await core.say(alice.chatRoomId, "send another");
+    expect(core.chat.last(alice.chatRoomId)).toBe(strings.fileMissing("out/gone.txt"));
+  });
+
+  it("a message waits in its room's queue while an earlier one's files download", async () => {
+    const alice = await start();
+    core.media.hold = true;
+    const first = core.say(alice.chatRoomId, "with a file", ALICE, { files: [photo] });
+    const second = core.say(alice.chatRoomId, "right after");
+    await core.settle();
+    expect(core.media.held).toHaveLength(1);
+    expect(core.agent.turns).toHaveLength(0);
+    core.media.held[0]?.finish();
+    await Promise.all([first, second]);
+    expect(core.agent.turns.map((t) => t.request.text)).toEqual(["with a file", "right after"]);
+  });
+});

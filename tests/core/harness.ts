@@ -15,10 +15,11 @@ import {
   type TurnRequest,
   type TurnSink,
 } from "../../src/core/agent-port.js";
-import type { BindingReader, ChatPort, ReplyStream, RoomBinding } from "../../src/core/chat-port.js";
+import type { Attachment } from "../../src/core/agent-port.js";
+import type { BindingReader, ChatPort, FileRefusal, MediaPort, OutgoingFile, ReplyStream, RoomBinding } from "../../src/core/chat-port.js";
 import { Dispatcher, type DispatcherDeps } from "../../src/core/dispatcher.js";
 import { asAgentId, asChatId, asEventId, asRoomId, asUserId, type AgentId, type ChatId, type EventId, type RoomId, type TurnId, type UserId } from "../../src/core/ids.js";
-import type { IncomingEvent } from "../../src/core/incoming.js";
+import type { IncomingEvent, IncomingFile } from "../../src/core/incoming.js";
 import { openStore, type Store } from "../../src/store/index.js";
 
 /** One thing the bot did through the chat port, in order. */
@@ -265,6 +266,47 @@ export class ScriptedAgent implements AgentPort {
   }
 }
 
+type FetchResult = Awaited<ReturnType<MediaPort["fetchToWorkspace"]>>;
+
+/** A download into an agent's workspace, waiting for the test to finish it (`held` mode). */
+export interface HeldFetch {
+  agentId: AgentId;
+  chatId: ChatId;
+  files: readonly IncomingFile[];
+  finish(result?: FetchResult): void;
+}
+
+/**
+ * A MediaPort without disk or homeserver: fetches succeed with one
+ * attachment per file (or `refuse` says no, or `held` keeps them waiting for
+ * the test), and the agent's files are recorded as posted unless refused.
+ */
+export class FakeMedia implements MediaPort {
+  readonly fetched: Array<{ agentId: AgentId; chatId: ChatId; names: string[] }> = [];
+  readonly held: HeldFetch[] = [];
+  readonly sent: Array<{ roomId: RoomId; agentId: AgentId; file: OutgoingFile; key: string }> = [];
+  hold = false;
+  refuse: (({ name: string } & FileRefusal) | null) = null;
+  refuseSend: FileRefusal | null = null;
+  private n = 0;
+
+  fetchToWorkspace(agentId: AgentId, chatId: ChatId, files: readonly IncomingFile[]): Promise<FetchResult> {
+    const ok = (): FetchResult => {
+      this.fetched.push({ agentId, chatId, names: files.map((f) => f.name) });
+      return { ok: true, attachments: files.map((f): Attachment => ({ path: `inbox/${chatId}/${f.name}`, name: f.name, mime: f.mime ?? "application/octet-stream", size: f.size ?? 1 })) };
+    };
+    if (this.refuse) return Promise.resolve({ ok: false, ...this.refuse });
+    if (!this.hold) return Promise.resolve(ok());
+    return new Promise((resolve) => this.held.push({ agentId, chatId, files, finish: (result) => resolve(result ?? ok()) }));
+  }
+
+  sendFile(roomId: RoomId, agentId: AgentId, file: OutgoingFile, key: string): Promise<{ ok: true; eventId: EventId } | ({ ok: false } & FileRefusal)> {
+    if (this.refuseSend) return Promise.resolve({ ok: false, ...this.refuseSend });
+    this.sent.push({ roomId, agentId, file, key });
+    return Promise.resolve({ ok: true, eventId: asEventId(`$file${++this.n}`) });
+  }
+}
+
 export const BOT = asUserId("@bot:hs");
 export const ALICE = asUserId("@alice:hs");
 export const BOB = asUserId("@bob:hs");
@@ -294,6 +336,7 @@ export class Core {
   readonly store: Store = openStore(":memory:");
   readonly chat = new RecordingChat();
   readonly agent = new ScriptedAgent();
+  readonly media = new FakeMedia();
   readonly registry: Map<UserId, AgentId[]>;
   readonly known: Set<AgentId>;
   readonly dispatcher: Dispatcher;
@@ -316,6 +359,7 @@ export class Core {
       newChatId: () => asChatId(String(++this.chatIds)),
       agentsFor: (user) => this.registry.get(user) ?? [],
       agentKnown: (agentId) => this.known.has(agentId),
+      media: this.media,
     };
     this.dispatcher = new Dispatcher(deps);
   }
