@@ -81,12 +81,16 @@ export class RecordingChat implements ChatPort, BindingReader {
     return this.calls.map((c) => c.op);
   }
 
-  sendNotice(roomId: RoomId, text: string, key: string): Promise<EventId> {
-    return this.record({ op: "notice", roomId, text, key, eventId: this.nextEvent() }).then((c) => (c as { eventId: EventId }).eventId);
+  async sendNotice(roomId: RoomId, text: string, key: string): Promise<EventId> {
+    const eventId = this.nextEvent();
+    await this.record({ op: "notice", roomId, text, key, eventId });
+    return eventId;
   }
 
-  sendText(roomId: RoomId, text: string, key: string): Promise<EventId> {
-    return this.record({ op: "text", roomId, text, key, eventId: this.nextEvent() }).then((c) => (c as { eventId: EventId }).eventId);
+  async sendText(roomId: RoomId, text: string, key: string): Promise<EventId> {
+    const eventId = this.nextEvent();
+    await this.record({ op: "text", roomId, text, key, eventId });
+    return eventId;
   }
 
   openReply(roomId: RoomId, key: string): ReplyStream {
@@ -176,7 +180,7 @@ export class RecordingChat implements ChatPort, BindingReader {
   }
 
   /** Records the call, or rejects (recording nothing) when a failure was planned for it. */
-  private record(call: ChatCall): Promise<ChatCall> {
+  private record(call: ChatCall): Promise<void> {
     const planned = this.failures.get(call.op) ?? [];
     const i = planned.findIndex((match) => match(call));
     if (i >= 0) {
@@ -184,7 +188,7 @@ export class RecordingChat implements ChatPort, BindingReader {
       return Promise.reject(new Error(`planned ${call.op} failure`));
     }
     this.calls.push(call);
-    return Promise.resolve(call);
+    return Promise.resolve();
   }
 }
 
@@ -210,7 +214,6 @@ export class ScriptedAgent implements AgentPort {
   readonly cancels: Array<{ agentId: AgentId; turnId: TurnId }> = [];
   readonly confirmResults: Array<{ agentId: AgentId; turnId: TurnId; confirmId: string; approved: boolean }> = [];
   readonly closedChats: Array<{ agentId: AgentId; chatId: ChatId; reason: "cleared" | "archived" }> = [];
-  readonly statuses = new Map<AgentId, AgentStatus>();
   /** Scripts for the next turns, in order; `fallback` after they run out. */
   readonly next: TurnScript[] = [];
   fallback: TurnScript = echo;
@@ -254,7 +257,7 @@ export class ScriptedAgent implements AgentPort {
   }
 
   status(agentId: AgentId): AgentStatus {
-    return this.statuses.get(agentId) ?? (this.down.has(agentId) ? "unavailable" : "connected");
+    return this.down.has(agentId) ? "unavailable" : "connected";
   }
 
   setAgents(): void {
