@@ -6,7 +6,7 @@
 import { js, tseslint } from "./tools/lint/index.js";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".tools/", "tools/lint/node_modules/", ".stack/", ".data/", ".venv-synapse/", "coverage/"] },
+  { ignores: ["node_modules/", "dist/", ".tools/", "tools/lint/node_modules/", ".stack/", ".data/", ".venv-synapse/", "coverage/", "examples/*/.venv/", "examples/*/workspace/"] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
@@ -24,6 +24,8 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true }],
       // `let port; … port = make()` where callbacks built before `make` read it.
       "prefer-const": ["error", { ignoreReadBeforeAssign: true }],
+      // Passing a caught value on unchanged is fine; rejecting with a string is not.
+      "@typescript-eslint/prefer-promise-reject-errors": ["error", { allowThrowingUnknown: true }],
     },
   },
   {

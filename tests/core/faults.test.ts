@@ -91,7 +91,7 @@ describe("an agent's question (confirm)", () => {
     await core.say(alice.chatRoomId, "!yes");
     const { turnId } = core.agent.turns[0]!.request;
     expect(core.agent.confirmResults).toEqual([{ agentId: HELPER, turnId, confirmId: "c1", approved: true }]);
-    expect(core.chat.last(alice.chatRoomId)).toBe(strings.confirmApproved);
+    expect(core.chat.last(alice.chatRoomId)).toBe(strings.confirmApproved("Delete the logs?"));
     core.agent.sink({ type: "text", delta: "deleted" });
     core.agent.sink({ type: "end" });
     await turn;
@@ -292,7 +292,7 @@ describe("files", () => {
   it("a message's files reach the agent as attachments, in the room's conversation", async () => {
     const alice = await start();
     await core.say(alice.chatRoomId, "", ALICE, { files: [photo] });
-    expect(core.media.fetched).toEqual([{ agentId: HELPER, chatId: alice.chatId, names: ["photo.png"] }]);
+    expect(core.media.fetched).toEqual([{ agentId: HELPER, chatId: alice.chatId, userId: ALICE, names: ["photo.png"] }]);
     expect(core.agent.turns[0]?.request).toMatchObject({
       text: strings.userSentFiles(["photo.png"]),
       attachments: [{ name: "photo.png", mime: "image/png", size: 2048, path: `inbox/${alice.chatId}/photo.png` }],

@@ -26,6 +26,7 @@ import { openStore, type Store } from "../../src/store/index.js";
 export type ChatCall =
   | { op: "notice" | "text"; roomId: RoomId; text: string; key: string; eventId: EventId }
   | { op: "refuseInvite"; roomId: RoomId; text: string }
+  | { op: "rejectInvite"; roomId: RoomId }
   | { op: "acceptInvite"; roomId: RoomId }
   | { op: "createSpace"; owner: UserId; name: string; roomId: RoomId }
   | { op: "createChatRoom"; spaceId: RoomId; name: string; binding: RoomBinding; roomId: RoomId }
@@ -130,6 +131,10 @@ export class RecordingChat implements ChatPort, BindingReader {
 
   async refuseInvite(roomId: RoomId, text: string): Promise<void> {
     await this.record({ op: "refuseInvite", roomId, text });
+  }
+
+  async rejectInvite(roomId: RoomId): Promise<void> {
+    await this.record({ op: "rejectInvite", roomId });
   }
 
   async acceptInvite(roomId: RoomId): Promise<void> {
@@ -285,7 +290,7 @@ export interface HeldFetch {
  * the test), and the agent's files are recorded as posted unless refused.
  */
 export class FakeMedia implements MediaPort {
-  readonly fetched: Array<{ agentId: AgentId; chatId: ChatId; names: string[] }> = [];
+  readonly fetched: Array<{ agentId: AgentId; chatId: ChatId; userId: UserId; names: string[] }> = [];
   readonly held: HeldFetch[] = [];
   readonly sent: Array<{ roomId: RoomId; agentId: AgentId; file: OutgoingFile; key: string }> = [];
   hold = false;
@@ -293,9 +298,9 @@ export class FakeMedia implements MediaPort {
   refuseSend: FileRefusal | null = null;
   private n = 0;
 
-  fetchToWorkspace(agentId: AgentId, chatId: ChatId, files: readonly IncomingFile[]): Promise<FetchResult> {
+  fetchToWorkspace(agentId: AgentId, chatId: ChatId, files: readonly IncomingFile[], userId: UserId): Promise<FetchResult> {
     const ok = (): FetchResult => {
-      this.fetched.push({ agentId, chatId, names: files.map((f) => f.name) });
+      this.fetched.push({ agentId, chatId, userId, names: files.map((f) => f.name) });
       return { ok: true, attachments: files.map((f): Attachment => ({ path: `inbox/${chatId}/${f.name}`, name: f.name, mime: f.mime ?? "application/octet-stream", size: f.size ?? 1 })) };
     };
     if (this.refuse) return Promise.resolve({ ok: false, ...this.refuse });
@@ -371,10 +376,15 @@ export class Core {
     return asEventId(`$user${++this.events}`);
   }
 
-  /** Hands one event to the core, recorded in the inbox first; resolves with its id once handled. */
+  /**
+   * Hands one event to the core, recorded in the inbox first; resolves with
+   * its id once it is handled and what it set off has settled — a turn it
+   * started included, unless that turn waits for something the test sends.
+   */
   async enqueue(event: IncomingEvent): Promise<EventId> {
     this.store.inbox.record({ eventId: event.eventId, roomId: event.roomId, sender: event.sender, content: event, originTs: 0 });
     await this.dispatcher.enqueue(event);
+    await this.settle();
     return event.eventId;
   }
 
@@ -400,9 +410,19 @@ export class Core {
     return { lobbyId, spaceId: space.roomId, chatRoomId: chatRoom.roomId, chatId: chatRoom.chatId };
   }
 
-  /** Lets queued microtasks and promise chains run (scripted events, fire-and-forget sends). */
+  /**
+   * Lets every promise chain that waits on no timer run to its end (scripted
+   * events, turns beside the room loop, fire-and-forget sends): the ports
+   * here answer within microtasks, and each macrotask turn drains them all.
+   */
   async settle(): Promise<void> {
     for (let i = 0; i < 10; i++) await new Promise<void>((r) => setImmediate(r));
+  }
+
+  /** Resolves when no room item is queued and no turn runs (every turn must be able to end). */
+  async idle(): Promise<void> {
+    await this.dispatcher.loop.drain();
+    await this.settle();
   }
 
   close(): void {

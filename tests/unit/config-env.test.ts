@@ -36,6 +36,8 @@ describe("loadConfig", () => {
       confirmTimeoutMs: 300_000,
       httpAddr: { host: "127.0.0.1", port: 9464 },
       fileMode: 0o644,
+      minFreeBytes: 512 * 1024 * 1024,
+      userQuotaBytes: 2 * 1024 * 1024 * 1024,
     });
   });
 
