@@ -18,6 +18,7 @@ import {
 import type { Attachment } from "../../src/core/agent-port.js";
 import type { BindingReader, ChatPort, FileRefusal, MediaPort, OutgoingFile, ReplyStream, RoomBinding } from "../../src/core/chat-port.js";
 import { Dispatcher, type DispatcherDeps } from "../../src/core/dispatcher.js";
+import { recoverAfterStart, type BoundRoom } from "../../src/core/recovery.js";
 import { asAgentId, asChatId, asEventId, asRoomId, asUserId, type AgentId, type ChatId, type EventId, type RoomId, type TurnId, type UserId } from "../../src/core/ids.js";
 import type { IncomingEvent, IncomingFile } from "../../src/core/incoming.js";
 import { openStore, type Store } from "../../src/store/index.js";
@@ -323,6 +324,8 @@ export const HELPER = asAgentId("helper");
 export const OTHER = asAgentId("other");
 
 export interface CoreOptions {
+  /** Another Core's store: this Core is that bot restarted on the same database. */
+  store?: Store;
   /** Which agents each user may use, default first (mutable: the registry). */
   registry?: Record<string, AgentId[]>;
   /** Agents the registry defines (default: every agent some user has). */
@@ -341,7 +344,7 @@ export interface Onboarded {
 
 /** The core with recording ports; every `enqueue` is also written to the inbox ledger first, like the app does. */
 export class Core {
-  readonly store: Store = openStore(":memory:");
+  readonly store: Store;
   readonly chat = new RecordingChat();
   readonly agent = new ScriptedAgent();
   readonly media = new FakeMedia();
@@ -352,6 +355,7 @@ export class Core {
   private events = 0;
 
   constructor(opts: CoreOptions = {}) {
+    this.store = opts.store ?? openStore(":memory:");
     const registry = opts.registry ?? { [ALICE]: [HELPER, OTHER], [BOB]: [HELPER] };
     this.registry = new Map(Object.entries(registry).map(([u, a]) => [asUserId(u), a]));
     this.known = new Set(opts.known ?? [...this.registry.values()].flat());
@@ -399,6 +403,16 @@ export class Core {
 
   invite(roomId: RoomId, sender: UserId = ALICE): Promise<EventId> {
     return this.enqueue({ kind: "invite", roomId, eventId: this.eventId(), sender });
+  }
+
+  /** What start-up does once the first sync has answered (core/recovery.ts), with the rooms the homeserver binds. */
+  recoverAfterStart(found: readonly BoundRoom[] = this.boundRooms()): void {
+    recoverAfterStart({ store: this.store, chat: this.chat, dispatcher: this.dispatcher, logger: pino({ level: "silent" }) }, found);
+  }
+
+  /** Every room the recording homeserver holds a binding for. */
+  boundRooms(): BoundRoom[] {
+    return [...this.chat.bindings].map(([roomId, binding]) => ({ roomId, name: null, binding }));
   }
 
   /** Alice invites the bot to a lobby and gets her Space and first chat room. */
