@@ -214,6 +214,24 @@ describe("questions: !clear / !reset / !archive, answered by !yes / !no or a rea
     expect(core.agent.turns).toHaveLength(0);
   });
 
+  it("a second question never replaces the open one; !yes then answers the first", async () => {
+    await core.say(alice.chatRoomId, "!clear");
+    await core.say(alice.chatRoomId, "!archive");
+    expect(core.chat.last(alice.chatRoomId)).toBe(strings.questionAlreadyOpen(strings.questionSubject("clear")));
+    await core.say(alice.chatRoomId, "!yes");
+    expect(core.store.rooms.get(alice.chatRoomId)).toMatchObject({ archived: false });
+    expect(core.store.rooms.get(alice.chatRoomId)?.chatId).not.toBe(alice.chatId);
+  });
+
+  it("an agent asking while a !clear question is open is answered no for the user, and told so", async () => {
+    await core.say(alice.chatRoomId, "!clear");
+    core.agent.next.push(plays({ type: "confirm", confirmId: "c1", prompt: "Delete?" }));
+    await core.say(alice.chatRoomId, "tidy up");
+    expect(core.agent.confirmResults).toMatchObject([{ confirmId: "c1", approved: false }]);
+    expect(core.chat.last(alice.chatRoomId)).toBe(strings.agentQuestionDeclined(HELPER, "Delete?", strings.questionSubject("clear")));
+    expect(core.store.pending.get(alice.chatRoomId)?.kind).toBe("clear");
+  });
+
   it("❌ on the question refuses; a reaction on another message or by someone else is no answer", async () => {
     await core.say(alice.chatRoomId, "!clear");
     const prompt = core.store.pending.get(alice.chatRoomId)!.promptEventId!;

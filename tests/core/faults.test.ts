@@ -302,6 +302,8 @@ describe("files", () => {
   it.each([
     ["too large", { name: "photo.png", reason: "too_large" as const, limitBytes: 1024 }, strings.fileTooLargeIn("photo.png", 1024)],
     ["failed download", { name: "photo.png", reason: "failed" as const }, strings.fileFetchFailed("photo.png")],
+    ["over the user's quota", { name: "photo.png", reason: "quota" as const, limitBytes: 4096 }, strings.fileQuotaExceeded("photo.png", 4096)],
+    ["disk almost full", { name: "photo.png", reason: "disk_full" as const }, strings.fileDiskFull("photo.png")],
   ])("a refused file (%s): nothing is delivered and the user is told why", async (_case, refusal, notice) => {
     const alice = await start();
     core.media.refuse = refusal;
