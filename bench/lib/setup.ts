@@ -27,8 +27,10 @@ export interface BenchWorld {
   newUser(localpart: string): Promise<Cs>;
   /** A bot account exempt from rate limits (override 0/0). */
   newBot(localpart: string): Promise<Cs>;
-  /** Spawns the bot on `bot`'s account; `users` may talk to the echo agent. */
-  spawnBot(bot: Cs, users: readonly string[], name: string, extraEnv?: NodeJS.ProcessEnv): ChildHandle;
+  /** Spawns the bot on `bot`'s account; `users` may talk to the echo agent (and to `extraAgents`). */
+  spawnBot(bot: Cs, users: readonly string[], name: string, extraEnv?: NodeJS.ProcessEnv, extraAgents?: Record<string, string>): ChildHandle;
+  /** A reference agent in a child process of its own, with its own workspace. */
+  spawnAgent(id: string): ChildHandle;
   spawnEcho(echo: Cs): ChildHandle;
   close(): Promise<void>;
 }
@@ -58,12 +60,15 @@ export async function createWorld(): Promise<BenchWorld> {
       await synapse.overrideRateLimit(bot.userId, { messagesPerSecond: 0, burstCount: 0 });
       return bot;
     },
-    spawnBot(bot, users, name, extraEnv = {}) {
+    spawnBot(bot, users, name, extraEnv = {}, extraAgents = {}) {
       const home = path.join(dir, name);
       mkdirSync(home, { recursive: true });
       const registryPath = path.join(home, "matrix-agents.yaml");
-      const lines = ["agents:", `  ${AGENT_ID}: { base_url: "${agent.url}", workspace_path: "${workspace}" }`, "user_agents:"];
-      for (const u of users) lines.push(`  "${u}": ["${AGENT_ID}"]`);
+      const lines = ["agents:", `  ${AGENT_ID}: { base_url: "${agent.url}", workspace_path: "${workspace}" }`];
+      for (const [id, url] of Object.entries(extraAgents)) lines.push(`  ${id}: { base_url: "${url}", workspace_path: "${path.join(agentsRoot, id)}" }`);
+      lines.push("user_agents:");
+      const ids = JSON.stringify([AGENT_ID, ...Object.keys(extraAgents)]);
+      for (const u of users) lines.push(`  "${u}": ${ids}`);
       writeFileSync(registryPath, `${lines.join("\n")}\n`);
       const child = spawnChild(
         "bot-child",
@@ -81,6 +86,13 @@ export async function createWorld(): Promise<BenchWorld> {
         },
         path.join(home, "bot.log"),
       );
+      children.push(child);
+      return child;
+    },
+    spawnAgent(id) {
+      const agentWorkspace = path.join(agentsRoot, id);
+      mkdirSync(agentWorkspace, { recursive: true });
+      const child = spawnChild("agent-child", { AGENT_WORKSPACE: agentWorkspace }, path.join(dir, `agent-${id}.log`));
       children.push(child);
       return child;
     },
@@ -111,7 +123,7 @@ function findPid(arg: string): number {
 }
 
 /** A chat room as the bot would create it (binding state by the bot), the owner invited and joined. */
-export async function provisionChat(bot: Cs, owner: Cs | string, index = 1): Promise<string> {
+export async function provisionChat(bot: Cs, owner: Cs | string, index = 1, agentId = AGENT_ID): Promise<string> {
   const ownerId = typeof owner === "string" ? owner : owner.userId;
   const roomId = await bot.createRoom({
     name: `bench ${index}`,
@@ -121,7 +133,7 @@ export async function provisionChat(bot: Cs, owner: Cs | string, index = 1): Pro
       {
         type: BINDING_EVENT,
         state_key: "",
-        content: { owner: ownerId, kind: "chat", agent_id: AGENT_ID, platform_chat_id: newChatId(), index, archived: false },
+        content: { owner: ownerId, kind: "chat", agent_id: agentId, platform_chat_id: newChatId(), index, archived: false },
       },
     ],
   });

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import {
   AgentUnavailableError,
+  LIMIT_CODES,
   type AgentPort,
   type Attachment,
   type TurnEvent,
@@ -34,7 +35,7 @@ export interface ActiveTurn {
 /** Between two tries to reach an agent that refused at once. */
 const RETRY_PAUSE_MS = 1000;
 
-type Outcome = { kind: "end" } | { kind: "error"; code: string; message: string };
+type Outcome = { kind: "end" } | { kind: "error"; code: string; message: string; limit?: number };
 
 export interface TurnRunnerDeps {
   chat: ChatPort;
@@ -103,7 +104,9 @@ export class TurnRunner {
       const result = await outcome;
       await reply.finish({ stopped: turn.stopRequested });
       await this.fileSends.get(turnId)?.chain;
-      if (result.kind === "error" && !turn.stopRequested) {
+      // After !stop an error is the agent's way of stopping, except when it
+      // never stopped: then the user learns the turn was ended here.
+      if (result.kind === "error" && (!turn.stopRequested || result.code === LIMIT_CODES.cancelIgnored)) {
         log.warn({ code: result.code, reason: result.message }, "turn failed");
         await chat.sendNotice(input.roomId, this.noticeFor(result), `t.${turnId}.error`);
       } else {
@@ -223,7 +226,7 @@ export class TurnRunner {
         settle({ kind: "end" });
         return;
       case "error":
-        settle({ kind: "error", code: event.code, message: event.message });
+        settle({ kind: "error", code: event.code, message: event.message, ...(event.limit !== undefined && { limit: event.limit }) });
         return;
     }
   }
@@ -232,14 +235,31 @@ export class TurnRunner {
     return this.deps.inRoom ? this.deps.inRoom(roomId, task) : task();
   }
 
-  private noticeFor(result: { code: string; message: string }): string {
+  private noticeFor(result: { code: string; message: string; limit?: number }): string {
+    const { limit } = result;
     switch (result.code) {
       case "idle_timeout":
         return strings.agentIdleTimeout(Math.round(this.deps.idleTimeoutMs / 1000));
       case "connection_lost":
         return strings.agentConnectionLost;
-      default:
-        return strings.agentError(result.message);
     }
+    // The port's own limits carry the limit; an agent's error with a look-alike code does not.
+    if (limit !== undefined) {
+      switch (result.code) {
+        case LIMIT_CODES.answerBytes:
+          return strings.limitAnswerBytes(limit);
+        case LIMIT_CODES.files:
+          return strings.limitFiles(limit);
+        case LIMIT_CODES.confirms:
+          return strings.limitConfirms(limit);
+        case LIMIT_CODES.turnLength:
+          return strings.limitTurnLength(limit);
+        case LIMIT_CODES.frameRate:
+          return strings.limitFrameRate(limit);
+        case LIMIT_CODES.cancelIgnored:
+          return strings.cancelIgnored(limit);
+      }
+    }
+    return strings.agentError(result.message);
   }
 }

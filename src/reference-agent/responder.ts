@@ -32,6 +32,12 @@ export interface TurnContext {
   sendRaw(raw: string): void;
   /** Kills the socket without a close handshake. */
   terminateSocket(): void;
+  /** True while the surface's connection is up (a runaway stops when it goes). */
+  open(): boolean;
+  /** Test hook for runaway agents: a `cancel` of this turn is recorded, then ignored. */
+  ignoreCancel(): void;
+  /** Resolves once the socket's send buffer has drained below a few MiB (a flood's backpressure). */
+  drained(): Promise<void>;
 }
 
 export interface Responder {
