@@ -6,7 +6,7 @@
 import { js, tseslint } from "./tools/lint/index.js";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".tools/", "tools/lint/node_modules/", ".stack/", ".data/", ".venv-synapse/", "coverage/", "examples/*/.venv/", "examples/*/workspace/"] },
+  { ignores: ["node_modules/", "dist/", ".tools/", "tools/lint/node_modules/", ".stack/", ".data/", ".venv-synapse/", "coverage/", "examples/*/.venv/", "examples/*/workspace/", "bench/.build/", ".venv-python-agent/"] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
