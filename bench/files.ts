@@ -37,7 +37,7 @@ async function plainUpload(cs: Cs, file: string, size: number): Promise<string> 
     headers: { authorization: `Bearer ${cs.token}`, "content-type": "application/octet-stream", "content-length": String(size) },
     body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
     duplex: "half",
-  } as RequestInit);
+  });
   const json = (await res.json()) as { content_uri?: string };
   if (!json.content_uri) throw new Error(`upload failed: ${res.status}`);
   return json.content_uri;

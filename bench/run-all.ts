@@ -58,7 +58,7 @@ try {
   await world.close();
 }
 
-const v = await versions();
+const v = versions();
 const machine = `${os.cpus().length} × ${cpuModel()}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`;
 const table = renderTable(rows);
 const header = [

@@ -146,6 +146,7 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
       throw new Error(
         `${(err as Error).message}\n--- ${paths.log} (tail) ---\n${proc.fileTail(paths.log)}\n` +
           `--- synapse stdout/stderr (tail) ---\n${p.outputTail()}`,
+        { cause: err },
       );
     }
     opts.logger?.info({ base_url: baseUrl, dir }, "synapse is up");

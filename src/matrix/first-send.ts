@@ -3,6 +3,7 @@
  * push notification shows, so it waits for a first sentence (or line, or a
  * screenful) — but never longer than a short window after the first text:
  * a slow agent's answer still appears promptly, a fast one is not delayed.
+ * A status line alone (the agent started with a tool) is not held.
  */
 
 /** The most the first event waits for a first sentence. */

@@ -141,10 +141,11 @@ export class MatrixReplyStream implements ReplyStream {
     if (!this.first && !this.finished && this.heldChars() < FIRST_SEND_EAGER_CHARS) {
       const started = Date.now();
       await this.waitFor(FIRST_SEND_WINDOW_MS, "first");
-      // The first event is what the push notification shows: it waits (a
-      // little) for a first sentence, so the notification reads as one.
+      // The first event is what the push notification shows: text waits (a
+      // little) for a first sentence, so the notification reads as one. A
+      // status line (the agent started with a tool) goes out as it is.
       const left = FIRST_SENTENCE_WINDOW_MS - (Date.now() - started);
-      if (!this.finished && left > 0 && !this.firstSentenceReady()) await this.waitFor(left, "sentence");
+      if (!this.finished && left > 0 && this.anyText && !this.firstSentenceReady()) await this.waitFor(left, "sentence");
     }
     for (;;) {
       // Only one message's worth past the head is ever looked at.

@@ -15,6 +15,7 @@ export type Directive =
   | { kind: "tool"; query: string }
   | { kind: "tools"; count: number }
   | { kind: "prose"; delayMs: number }
+  | { kind: "slowtool"; holdMs: number }
   | { kind: "progress" }
   | { kind: "table" }
   | { kind: "code" }
@@ -37,6 +38,9 @@ export const DEFAULT_NOTIFY_DELAY_MS = 200;
 export const DEFAULT_NOTIFY_TEXT = "background task finished";
 export const DEFAULT_CONFIRM_PROMPT = "Proceed?";
 export const DEFAULT_TOOL_QUERY = "surfaces";
+export const DEFAULT_SLOWTOOL_MS = 1000;
+/** `/slowtool` reports progress this often while it holds its tool call. */
+export const SLOWTOOL_STEP_MS = 500;
 export const DEFAULT_LONG_LENGTH = 5000;
 export const DEFAULT_TOOLS_COUNT = 3;
 export const DEFAULT_PROSE_DELAY_MS = 100;
@@ -163,6 +167,10 @@ export function parseDirective(text: string): Directive {
     case "prose": {
       const delayMs = int(args[0], DEFAULT_PROSE_DELAY_MS, MAX_DELAY_MS);
       return delayMs === undefined ? { kind: "echo" } : { kind: "prose", delayMs };
+    }
+    case "slowtool": {
+      const holdMs = int(args[0], DEFAULT_SLOWTOOL_MS, MAX_DELAY_MS);
+      return holdMs === undefined ? { kind: "echo" } : { kind: "slowtool", holdMs };
     }
     case "error":
     case "progress":

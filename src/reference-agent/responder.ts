@@ -19,7 +19,7 @@ export interface TurnContext {
   /** Aborted when the surface cancels the turn or the socket goes away. */
   readonly signal: AbortSignal;
   /** Sends one frame of the turn; silently dropped once the turn is over. */
-  send(frame: TurnOutput): void;
+  send: (frame: TurnOutput) => void;
   /** Ends the turn (once; later calls are ignored). */
   end(usage?: { input_tokens: number; output_tokens: number }): void;
   /** Fails the turn (once). */

@@ -3,6 +3,8 @@ import { MAX_FRAME_BYTES } from "../agents/protocol.js";
 import {
   attachmentLine,
   CODE_SAMPLE,
+  DEFAULT_TOOL_QUERY,
+  SLOWTOOL_STEP_MS,
   LONG_UNIT,
   longText,
   MARKDOWN_SAMPLE,
@@ -79,6 +81,20 @@ async function handleTurn(ctx: TurnContext): Promise<void> {
       }
       ctx.end();
       return;
+    case "slowtool": {
+      // A tool that takes a while and says so (which also keeps the turn's idle timer quiet).
+      ctx.send({ type: "tool_call", call_id: "call-1", name: "search", args: { query: DEFAULT_TOOL_QUERY } });
+      const steps = Math.ceil(directive.holdMs / SLOWTOOL_STEP_MS);
+      for (let i = 1; i <= steps; i++) {
+        await sleep(Math.min(SLOWTOOL_STEP_MS, directive.holdMs - (i - 1) * SLOWTOOL_STEP_MS), ctx.signal);
+        if (ctx.signal.aborted) return;
+        if (i < steps) ctx.send({ type: "progress", text: `searching ${i}/${steps - 1}` });
+      }
+      ctx.send({ type: "tool_result", call_id: "call-1", ok: true, summary: "3 results" });
+      ctx.send({ type: "text", delta: "tool done" });
+      ctx.end();
+      return;
+    }
     case "progress":
       for (let i = 1; i <= 3; i++) ctx.send({ type: "progress", text: `step ${i}/3` });
       ctx.send({ type: "text", delta: "progress done" });

@@ -179,7 +179,7 @@ export class AgentSession {
       message,
       signal: turn.controller.signal,
       send: (frame: TurnOutput) => {
-        if (!turn.finished) this.send({ ...frame, request_id: id } as AgentFrame);
+        if (!turn.finished) this.send({ ...frame, request_id: id });
       },
       end: (usage) => this.finish(id, turn, { type: "end", request_id: id, ...(usage && { usage }) }),
       fail: (code, text, retryable) => this.finish(id, turn, { type: "error", request_id: id, code, message: text, retryable }),

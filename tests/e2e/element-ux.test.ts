@@ -52,7 +52,7 @@ describe("what an Element user sees", () => {
       env: { SURFACES_TRAIL_MAX_TOOLS: String(TRAIL_MAX_TOOLS), SURFACES_EDIT_INTERVAL_MS: "200" },
     });
     chat.client.client.on(RoomEvent.Receipt, (event: MatrixEvent) => {
-      const content = event.getContent() as Record<string, Record<string, Record<string, unknown>>>;
+      const content = event.getContent<Record<string, Record<string, Record<string, unknown>>>>();
       for (const [eventId, byType] of Object.entries(content)) {
         if (byType["m.read"]?.[chat.fx.bot.userId]) botReceipts.push(eventId);
       }

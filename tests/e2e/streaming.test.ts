@@ -12,6 +12,8 @@ import type { RegisteredUser } from "../../src/dev/synapse.js";
 import type { ShownMessage } from "../support/room-messages.js";
 
 const EDIT_INTERVAL_MS = 250;
+/** The tool answer as it ends: the text, then the trail of the one tool (docs/user-guide.md). */
+const TOOL_DONE = "tool done\n\n🔧 1 tool call:\n✅ search — 3 results";
 
 describe("streamed answers", () => {
   const synapse = useSynapse();
@@ -63,19 +65,16 @@ describe("streamed answers", () => {
     // The pace bounds the count: at most one edit per interval, plus the final.
     expect(events.length).toBeLessThanOrEqual(Math.ceil(spanMs / EDIT_INTERVAL_MS) + 2);
     expect(events.length).toBeLessThan(200);
-    console.log(`[streaming] 200 chunks over ${spanMs} ms → ${events.length} Matrix events (pace ${EDIT_INTERVAL_MS} ms)`);
   });
 
   it("renders Markdown, tables and code as sanitised HTML with a plain body", async () => {
-    const md = await ask("/markdown", (m) => (m.body ?? "").length > 0 && !m.body!.startsWith("_"));
-    const html = md.event.content["m.new_content"] ? "" : String(md.event.content["formatted_body"] ?? "");
+    await ask("/markdown", (m) => (m.body ?? "").length > 0 && !m.body!.startsWith("_"));
     const latest = await eventually("the final markdown", async () => {
       const events = await eventsAfter("/markdown");
       const lastEvent = events[events.length - 1];
       const content = (lastEvent?.content["m.new_content"] ?? lastEvent?.content) as Record<string, unknown> | undefined;
       return content?.["formatted_body"] ? content : undefined;
     });
-    void html;
     expect(latest["format"]).toBe("org.matrix.custom.html");
     expect(String(latest["formatted_body"])).toMatch(/<strong>|<h\d>/);
 
@@ -99,8 +98,19 @@ describe("streamed answers", () => {
   });
 
   it("shows tool progress while running; the final answer keeps the trail, not the status line", async () => {
-    const msg = await ask("/tool", (m) => m.body?.startsWith("tool done") ?? false);
-    expect(msg.body).toBe("tool done\n\n🔧 1 tool call:\n✅ search — 3 results");
+    // The agent's tool runs for 4 s, reporting progress every 0.5 s. A status
+    // line can only be the answer's latest version while the turn runs (the
+    // final edit drops it), so seeing one here is seeing the running turn.
+    const running = await ask("/slowtool 4000", (m) => /^_⏳ searching \d\/7_$/u.test(m.body ?? ""));
+    expect(fx.app.dispatcher.turns.activeIn(rooms.chatRoomId as never)).toBeDefined();
+    const done = await waitForBotMessage(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId, (m) => m.eventId === running.eventId && m.body === TOOL_DONE);
+    expect(done.msgtype).toBe("m.text");
+    // The room's history: the tool's status first, its progress, then only the answer.
+    const versions = (await eventsAfter("/slowtool 4000")).map((e) => String((e.content["m.new_content"] as { body?: string } | undefined)?.body ?? e.content["body"]));
+    expect(versions[0]).toBe("_🔧 search…_");
+    expect(versions).toContain(running.body);
+    expect(versions.at(-1)).toBe(TOOL_DONE);
+    expect(versions.slice(0, -1).every((v) => v.startsWith("_") && v.endsWith("_"))).toBe(true);
   });
 
   it("continues answers longer than one event in further messages, nothing cut", async () => {
@@ -144,6 +154,6 @@ describe("streamed answers", () => {
     const events = await allEvents(synapse.baseUrl, alice.accessToken, rooms.chatRoomId);
     const edits = events.filter((e) => (e.content["m.relates_to"] as { event_id?: string } | undefined)?.event_id === msg.eventId);
     const content = (edits.length ? edits[edits.length - 1]!.content["m.new_content"] : msg.event.content) as Record<string, unknown>;
-    return String(content["formatted_body"] ?? "");
+    return String(content["formatted_body"] as string | undefined ?? "");
   }
 });

@@ -179,7 +179,7 @@ export async function allEvents(baseUrl: string, token: string, roomId: string):
  * Space and first chat room it creates.
  */
 export async function onboard(user: UserClient, token: string, baseUrl: string, bot: string): Promise<Onboarded> {
-  const { room_id: lobbyId } = await user.client.createRoom({ invite: [bot], name: "lobby" } as never);
+  const { room_id: lobbyId } = await user.client.createRoom({ invite: [bot], name: "lobby" });
   const spaceId = await user.waitForInvite((r) => r.getType() === "m.space" || r.currentState.getStateEvents("m.room.create", "")?.getContent()["type"] === "m.space", 30_000);
   await user.joinRoom(spaceId);
   const chatRoomId = await eventually("the first chat room invite", async () => {

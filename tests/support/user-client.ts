@@ -93,7 +93,7 @@ function waitUntil<T>(client: MatrixClient, what: string, timeoutMs: number, che
       try {
         value = check();
       } catch (err) {
-        finish(() => reject(err as Error));
+        finish(() => reject(err instanceof Error ? err : new Error(String(err))));
         return;
       }
       if (value !== undefined) finish(() => resolve(value));
@@ -157,7 +157,7 @@ export async function startUserClient(
       const rel = ev.getWireContent()["m.relates_to"];
       if (rel?.rel_type !== "m.replace" || rel.event_id !== eventId) continue;
       if (original && ev.getSender() !== original.getSender()) continue;
-      const body = ev.getWireContent()["m.new_content"]?.body;
+      const body: unknown = (ev.getWireContent()["m.new_content"] as { body?: unknown } | undefined)?.body;
       if (typeof body === "string") text = body;
     }
     return text;
@@ -168,7 +168,7 @@ export async function startUserClient(
     userId: creds.userId,
     waitForInvite: (predicate = () => true, timeoutMs = 30_000) =>
       waitUntil(client, "an invite", timeoutMs, () =>
-        client.getRooms().find((r) => r.getMyMembership() === KnownMembership.Invite && predicate(r))?.roomId,
+        client.getRooms().find((r) => r.getMyMembership() === (KnownMembership.Invite as string) && predicate(r))?.roomId,
       ),
     joinRoom: async (roomId) => {
       await client.joinRoom(roomId);

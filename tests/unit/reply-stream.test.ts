@@ -94,8 +94,7 @@ describe("MatrixReplyStream", () => {
     const { sender, sent } = fakeSender();
     const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.3", new EditPacer(1), logger);
     stream.setStatus("🔧 search…");
-    // A status alone goes out once the first-sentence window has passed.
-    for (let i = 0; i < 400 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 100 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(String(sent[0]?.content["body"])).toContain("search");
     stream.appendText("partial");
     await stream.finish({ stopped: true });
