@@ -238,7 +238,7 @@ export const plays =
 export class ScriptedAgent implements AgentPort {
   readonly turns: Array<{ agentId: AgentId; request: TurnRequest; sink: TurnSink }> = [];
   readonly cancels: Array<{ agentId: AgentId; turnId: TurnId }> = [];
-  readonly confirmResults: Array<{ agentId: AgentId; turnId: TurnId; confirmId: string; approved: boolean }> = [];
+  readonly confirmResults: Array<{ agentId: AgentId; turnId: TurnId; confirmId: string; approved: boolean; always?: true }> = [];
   readonly closedChats: Array<{ agentId: AgentId; chatId: ChatId; reason: "cleared" | "archived" }> = [];
   /** Scripts for the next turns, in order; `fallback` after they run out. */
   readonly next: TurnScript[] = [];
@@ -270,8 +270,8 @@ export class ScriptedAgent implements AgentPort {
     queueMicrotask(() => turn?.sink({ type: "end" }));
   }
 
-  confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean): void {
-    this.confirmResults.push({ agentId, turnId, confirmId, approved });
+  confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean, always?: boolean): void {
+    this.confirmResults.push({ agentId, turnId, confirmId, approved, ...(always ? { always: true as const } : {}) });
   }
 
   chatClosed(agentId: AgentId, chatId: ChatId, reason: "cleared" | "archived"): void {
