@@ -123,7 +123,8 @@ export function homeserverYaml(input: SynapseConfigInput): string {
   return stringify(config);
 }
 
-export function logConfigYaml(logFile: string): string {
+/** `accessLog`: also log each request (the listener's access logger), to see which process served it. */
+export function logConfigYaml(logFile: string, accessLog = false): string {
   return stringify({
     version: 1,
     formatters: {
@@ -134,6 +135,7 @@ export function logConfigYaml(logFile: string): string {
       file: { class: "logging.FileHandler", formatter: "precise", filename: logFile, encoding: "utf8" },
     },
     root: { level: "WARNING", handlers: ["file"] },
+    ...(accessLog ? { loggers: { "synapse.access": { level: "INFO" } } } : {}),
     disable_existing_loggers: false,
   });
 }

@@ -3,7 +3,7 @@
  * each private to one homeserver and started from the distribution's binaries
  * (`redis-server`, `nginx`; override with SURFACES_REDIS_SERVER / SURFACES_NGINX).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import * as proc from "./synapse-process.js";
 import { nginxConf, proxyPaths, WORKERS, type WorkerPorts } from "./synapse-workers.js";
@@ -31,7 +31,8 @@ export function startRedis(dir: string, port: number, timeoutMs: number): Promis
 
 /** nginx in the foreground, routing the public port to the main process and workers. */
 export function startProxy(dir: string, ports: WorkerPorts, timeoutMs: number): Promise<proc.SynapseProcess> {
-  const bin = process.env["SURFACES_NGINX"] ?? "nginx";
+  // Debian installs it in /usr/sbin, which a non-login PATH may lack.
+  const bin = process.env["SURFACES_NGINX"] ?? (existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx");
   const p = proxyPaths(dir);
   mkdirSync(p.temp, { recursive: true });
   const asRoot = typeof process.getuid === "function" && process.getuid() === 0;

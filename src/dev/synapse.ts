@@ -87,8 +87,10 @@ export interface SynapseHandle {
   restart(): Promise<void>;
   /** stop(), Redis and nginx too and, for a temp dir this module created, delete it and its database. */
   dispose(): Promise<void>;
-  /** Last lines of homeserver.log (WARNING and above), and of each worker's log. */
+  /** Last lines of homeserver.log (WARNING and above; with workers also the access log), and of each worker's log. */
   logTail(lines?: number): string;
+  /** Log file of each Synapse process by name ("main", then the workers). */
+  readonly logFiles: Readonly<Record<string, string>>;
 }
 
 /** Finds `.venv-synapse/bin/python` in this checkout (walks up from this file, then cwd). */
@@ -168,7 +170,7 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
   const ports = topology === "workers" ? await workerPorts(port) : undefined;
 
   if (!existsSync(paths.signingKey)) writeFileSync(paths.signingKey, signingKeyFile(), { mode: 0o600 });
-  writeFileSync(paths.logConfig, logConfigYaml(paths.log));
+  writeFileSync(paths.logConfig, logConfigYaml(paths.log, ports !== undefined));
   writeFileSync(
     paths.config,
     homeserverYaml({
@@ -184,7 +186,7 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
   );
   for (const w of ports ? WORKERS : []) {
     const wp = workerPaths(dir, w.name);
-    writeFileSync(wp.logConfig, logConfigYaml(wp.log));
+    writeFileSync(wp.logConfig, logConfigYaml(wp.log, true));
     writeFileSync(wp.config, workerYaml(w.name, ports?.workers[w.name] ?? 0, wp.logConfig));
   }
 
@@ -272,7 +274,9 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
   writeFileSync(paths.state, JSON.stringify({ ...state, admin: adminUser }, null, 2), { mode: 0o600 });
 
   const stop = () => stopAll(proc.stopProcess);
-  const logs = [paths.log, ...(ports ? WORKERS.map((w) => workerPaths(dir, w.name).log) : [])];
+  const logFiles: Record<string, string> = { main: paths.log };
+  for (const w of ports ? WORKERS : []) logFiles[w.name] = workerPaths(dir, w.name).log;
+  const logs = Object.values(logFiles);
   return {
     baseUrl,
     serverName: SERVER_NAME,
@@ -300,6 +304,7 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
       await dropOwnedDatabase();
       if (ownsDir) rmSync(dir, { recursive: true, force: true });
     },
+    logFiles,
     logTail: (lines) =>
       logs.length === 1
         ? proc.fileTail(paths.log, lines)
