@@ -24,9 +24,35 @@ export function postgresFromEnv(env: NodeJS.ProcessEnv = process.env): PostgresS
   };
 }
 
-/** A name no other run picks; only [a-z0-9_] so it needs no quoting. */
-export function uniqueDatabaseName(): string {
-  return `surfaces_test_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
+const TEST_PREFIX = "surfaces_test_";
+
+/**
+ * A name no other run picks; only [a-z0-9_] so it needs no quoting. Throwaway
+ * servers get `surfaces_test_<base36 ms>_…` (swept once stale), servers with
+ * a data dir of their own `surfaces_dev_…` (never swept).
+ */
+export function uniqueDatabaseName(throwaway = true, now = Date.now()): string {
+  return `${throwaway ? TEST_PREFIX : "surfaces_dev_"}${now.toString(36)}_${randomBytes(4).toString("hex")}`;
+}
+
+/** When a throwaway database was named, or undefined for any other name. */
+export function throwawayCreatedAt(name: string): number | undefined {
+  const m = /^surfaces_test_([0-9a-z]+)_[0-9a-f]+$/.exec(name);
+  return m?.[1] ? parseInt(m[1], 36) : undefined;
+}
+
+/**
+ * Drops throwaway databases older than `maxAgeMs`: a test run that was
+ * killed never reached its own drop. Returns the names dropped.
+ */
+export async function dropStaleDatabases(server: PostgresServer, maxAgeMs: number, now = Date.now()): Promise<string[]> {
+  const names = (await psql(server, `SELECT datname FROM pg_database WHERE datname LIKE '${TEST_PREFIX}%'`)).split("\n");
+  const stale = names.filter((n) => {
+    const at = throwawayCreatedAt(n.trim());
+    return at !== undefined && now - at > maxAgeMs;
+  });
+  for (const n of stale) await dropDatabase(server, n.trim());
+  return stale;
 }
 
 async function psql(server: PostgresServer, sql: string): Promise<string> {

@@ -133,6 +133,8 @@ async function ensureAdmin(baseUrl: string, state: SynapseState, localpart: stri
   return admin.registerWithSharedSecret(baseUrl, state.sharedSecret, localpart, undefined, true);
 }
 
+const STALE_TEST_DATABASE_MS = 6 * 60 * 60 * 1000;
+
 async function workerPorts(publicPort: number): Promise<WorkerPorts> {
   const workers: Record<string, number> = {};
   for (const w of WORKERS) workers[w.name] = await proc.freePort();
@@ -161,7 +163,9 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
 
   const pgServer = topology === "sqlite" ? undefined : pg.postgresFromEnv();
   if (pgServer) {
-    state.postgresDatabase ??= pg.uniqueDatabaseName();
+    // Runs last minutes; anything older than this was left by a killed run.
+    if (ownsDir) await pg.dropStaleDatabases(pgServer, STALE_TEST_DATABASE_MS);
+    state.postgresDatabase ??= pg.uniqueDatabaseName(ownsDir);
     await pg.ensureDatabase(pgServer, state.postgresDatabase);
   }
   const dropOwnedDatabase = async () => {

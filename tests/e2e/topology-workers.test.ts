@@ -3,23 +3,25 @@
  * nginx really routes /sync, event sending and the admin API to different
  * Synapse processes; the per-user rate-limit override set through the admin
  * API (main process) holds on the worker that sends events; a restart keeps
- * the PostgreSQL data; dispose drops the run's database.
+ * the PostgreSQL data; dispose drops the run's database, and a start drops
+ * the database a killed run left behind a day ago.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matrixFetch, sendTextRaw } from "../support/room-messages.js";
 import { startSynapse, type SynapseHandle } from "../support/synapse.js";
-import { postgresFromEnv } from "../../src/dev/synapse-postgres.js";
+import { postgresFromEnv, uniqueDatabaseName } from "../../src/dev/synapse-postgres.js";
 
 const access = (file: string): string => readFileSync(file, "utf8");
 
-function databaseExists(name: string): boolean {
+function sql(statement: string): string {
   const pg = postgresFromEnv();
-  const out = execFileSync("psql", ["-h", pg.host, "-p", String(pg.port), "-U", pg.user, "-d", "postgres", "-tAc",
-    `SELECT 1 FROM pg_database WHERE datname = '${name}'`], { encoding: "utf8" });
-  return out.trim() === "1";
+  return execFileSync("psql", ["-h", pg.host, "-p", String(pg.port), "-U", pg.user, "-d", "postgres", "-tAc", statement], {
+    encoding: "utf8",
+  }).trim();
 }
+const databaseExists = (name: string): boolean => sql(`SELECT 1 FROM pg_database WHERE datname = '${name}'`) === "1";
 
 async function createRoom(synapse: SynapseHandle, token: string): Promise<string> {
   const res = await matrixFetch<{ room_id: string }>(synapse.baseUrl, token, "POST", "/_matrix/client/v3/createRoom", {
@@ -31,8 +33,11 @@ async function createRoom(synapse: SynapseHandle, token: string): Promise<string
 
 describe("Synapse worker topology", () => {
   let synapse: SynapseHandle;
+  // As a test run killed a day ago would have left it.
+  const stale = uniqueDatabaseName(true, Date.now() - 24 * 60 * 60 * 1000);
 
   beforeAll(async () => {
+    sql(`CREATE DATABASE ${stale}`);
     // Synapse's own rc_message (0.2/s, burst 10), to see the override work across processes.
     synapse = await startSynapse({ topology: "workers", defaultRateLimits: true });
   }, 120_000);
@@ -70,6 +75,10 @@ describe("Synapse worker topology", () => {
     // Burst 10 at 0.2/s: 15 quick sends must meet a 429 without the override.
     expect(await sendMany(limited.accessToken)).toContain(429);
     expect(await sendMany(exempt.accessToken)).toEqual(Array(15).fill(200));
+  });
+
+  it("dropped a stale database of a killed run when it started", () => {
+    expect(databaseExists(stale)).toBe(false);
   });
 
   it("keeps users and rooms across a restart of every Synapse process, and drops its database on dispose", async () => {

@@ -66,3 +66,16 @@ describe("worker topology config", () => {
     expect(w["worker_listeners"][0]).toMatchObject({ port: 8103, resources: [{ names: ["client"] }] });
   });
 });
+
+describe("throwaway PostgreSQL database names", () => {
+  it("carry their creation time, so a killed run's database can be swept; a data dir's database never is", async () => {
+    const { uniqueDatabaseName, throwawayCreatedAt } = await import("../../src/dev/synapse-postgres.js");
+    const at = Date.UTC(2026, 11, 1, 12, 0, 0);
+    const name = uniqueDatabaseName(true, at);
+    expect(name).toMatch(/^surfaces_test_[0-9a-z]+_[0-9a-f]{8}$/);
+    expect(throwawayCreatedAt(name)).toBe(at);
+    expect(throwawayCreatedAt(uniqueDatabaseName(false, at))).toBeUndefined();
+    expect(throwawayCreatedAt("synapse")).toBeUndefined();
+    expect(uniqueDatabaseName(true, at)).not.toBe(name);
+  });
+});
