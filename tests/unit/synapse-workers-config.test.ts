@@ -9,6 +9,23 @@ import { parse } from "yaml";
 import { homeserverYaml, newState } from "../../src/dev/synapse-config.js";
 import { nginxConf, WORKERS, workerYaml, type WorkerPorts } from "../../src/dev/synapse-workers.js";
 
+interface Listener {
+  port: number;
+  resources: Array<{ names: string[] }>;
+}
+interface HomeserverYaml {
+  public_baseurl: string;
+  listeners: Listener[];
+  instance_map?: unknown;
+  redis?: unknown;
+  database: { name: string };
+}
+interface WorkerYamlShape {
+  worker_app: string;
+  worker_name: string;
+  worker_listeners: Listener[];
+}
+
 const ports: WorkerPorts = { main: 8101, replication: 8102, workers: { sync1: 8103, client1: 8104 }, proxy: 8100, redis: 8105 };
 
 /** The upstream an nginx regex location sends a path to (first match wins, as in nginx). */
@@ -45,25 +62,25 @@ describe("worker topology config", () => {
   it("gives the main process replication, instance_map and Redis, behind the proxy's public URL", () => {
     const hs = parse(
       homeserverYaml({ dir: "/tmp/x", port: 8100, state: newState(8100), defaultRateLimits: false, maxUploadSize: "50M", workers: ports }),
-    ) as Record<string, any>;
-    expect(hs["public_baseurl"]).toBe("http://127.0.0.1:8100/");
-    expect(hs["listeners"].map((l: { port: number }) => l.port)).toEqual([8101, 8102]);
-    expect(hs["listeners"][1].resources[0].names).toEqual(["replication"]);
-    expect(hs["instance_map"]).toEqual({ main: { host: "127.0.0.1", port: 8102 } });
-    expect(hs["redis"]).toEqual({ enabled: true, host: "127.0.0.1", port: 8105 });
+    ) as HomeserverYaml;
+    expect(hs.public_baseurl).toBe("http://127.0.0.1:8100/");
+    expect(hs.listeners.map((l) => l.port)).toEqual([8101, 8102]);
+    expect(hs.listeners[1]?.resources[0]?.names).toEqual(["replication"]);
+    expect(hs.instance_map).toEqual({ main: { host: "127.0.0.1", port: 8102 } });
+    expect(hs.redis).toEqual({ enabled: true, host: "127.0.0.1", port: 8105 });
 
     const single = parse(
       homeserverYaml({ dir: "/tmp/x", port: 8100, state: newState(8100), defaultRateLimits: false, maxUploadSize: "50M" }),
-    ) as Record<string, any>;
-    expect(single["redis"]).toBeUndefined();
-    expect(single["database"].name).toBe("sqlite3");
+    ) as HomeserverYaml;
+    expect(single.redis).toBeUndefined();
+    expect(single.database.name).toBe("sqlite3");
   });
 
   it("writes each worker as a generic_worker with a client listener", () => {
-    const w = parse(workerYaml("sync1", 8103, "/tmp/x/log.yaml")) as Record<string, any>;
-    expect(w["worker_app"]).toBe("synapse.app.generic_worker");
-    expect(w["worker_name"]).toBe("sync1");
-    expect(w["worker_listeners"][0]).toMatchObject({ port: 8103, resources: [{ names: ["client"] }] });
+    const w = parse(workerYaml("sync1", 8103, "/tmp/x/log.yaml")) as WorkerYamlShape;
+    expect(w.worker_app).toBe("synapse.app.generic_worker");
+    expect(w.worker_name).toBe("sync1");
+    expect(w.worker_listeners[0]).toMatchObject({ port: 8103, resources: [{ names: ["client"] }] });
   });
 });
 
