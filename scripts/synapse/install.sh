@@ -31,21 +31,9 @@ if [ -x "$py" ] && v=$(version); then
   exit 0
 fi
 
-# Synapse's wheels (with their compiled Rust part) need Python 3.10+.
-base_py=""
-for cand in python3.13 python3.12 python3.11 python3.10 python3; do
-  if command -v "$cand" >/dev/null 2>&1 &&
-     "$cand" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
-    base_py="$cand"; break
-  fi
-done
-[ -n "$base_py" ] || die "no Python >= 3.10 found on PATH (Synapse needs 3.10–3.13)"
-
-if [ ! -x "$py" ]; then
-  echo "synapse-install: creating venv $venv with $($base_py --version)" >&2
-  "$base_py" -m venv "$venv" ||
-    die "'$base_py -m venv $venv' failed (on Debian/Ubuntu install the python3-venv package)"
-fi
+# shellcheck source=../lib/python-venv.sh
+source "$root/scripts/lib/python-venv.sh"
+ensure_venv "$venv" "synapse-install" "Synapse needs 3.10–3.13"
 
 echo "synapse-install: pip install matrix-synapse[$extras] (this takes a minute or two)" >&2
 "$py" -m pip install --quiet --upgrade pip >&2 || echo "synapse-install: pip self-upgrade failed; continuing" >&2
