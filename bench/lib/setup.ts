@@ -9,12 +9,13 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { configPaths } from "../../src/dev/synapse-config.js";
-import { startSynapse, type SynapseHandle } from "../../src/dev/synapse.js";
+import { startSynapse, type SynapseHandle, type SynapseTopology } from "../../src/dev/synapse.js";
 import { startReferenceAgent, type ReferenceAgent } from "../../src/reference-agent/server.js";
 import { BINDING_EVENT } from "../../src/matrix/provisioning.js";
 import { newChatId } from "../../src/store/index.js";
 import { spawnChild, type ChildHandle } from "./child.js";
 import { Cs } from "./cs-api.js";
+import { homeserverCpu, type HomeserverCpu } from "./proc.js";
 
 export const AGENT_ID = "echo";
 
@@ -23,7 +24,10 @@ export interface BenchWorld {
   agent: ReferenceAgent;
   workspace: string;
   dir: string;
+  /** The main Synapse process. */
   synapsePid(): number;
+  /** CPU snapshot of every homeserver process (Synapse, and PostgreSQL/Redis/nginx where they serve it). */
+  homeserverCpu(): HomeserverCpu;
   newUser(localpart: string): Promise<Cs>;
   /** A bot account exempt from rate limits (override 0/0). */
   newBot(localpart: string): Promise<Cs>;
@@ -35,10 +39,10 @@ export interface BenchWorld {
   close(): Promise<void>;
 }
 
-export async function createWorld(): Promise<BenchWorld> {
+export async function createWorld(topology: SynapseTopology = "sqlite"): Promise<BenchWorld> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "surfaces-bench-"));
   const logger = pino({ level: "silent" });
-  const synapse = await startSynapse({ maxUploadSize: "300M", logger });
+  const synapse = await startSynapse({ maxUploadSize: "300M", logger, topology });
   const agentsRoot = path.join(dir, "agents");
   const workspace = path.join(agentsRoot, AGENT_ID);
   mkdirSync(workspace, { recursive: true });
@@ -54,6 +58,7 @@ export async function createWorld(): Promise<BenchWorld> {
     workspace,
     dir,
     synapsePid: () => findPid(configPaths(synapse.dir).config),
+    homeserverCpu: () => homeserverCpu(synapse.dir, synapse.postgresDatabase),
     newUser: register,
     async newBot(localpart) {
       const bot = await register(localpart);
@@ -114,7 +119,9 @@ function findPid(arg: string): number {
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").includes(arg)) return Number(name);
+      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+      // Workers name the same homeserver.yaml; the main process is the homeserver app.
+      if (cmd.includes(arg) && cmd.includes("synapse.app.homeserver")) return Number(name);
     } catch {
       // gone meanwhile
     }

@@ -33,6 +33,8 @@ export interface ActiveTurn {
   stopRequested: boolean;
   /** The tools the agent ran, for the final answer; absent when the trail is off. */
   trail?: ToolTrail;
+  /** The answer shows, so typing was turned off. */
+  typingCleared?: boolean;
 }
 
 /** Between two tries to reach an agent that refused at once. */
@@ -197,6 +199,7 @@ export class TurnRunner {
   private onEvent(turn: ActiveTurn, event: TurnEvent, settle: (o: Outcome) => void, log: Logger): void {
     switch (event.type) {
       case "text":
+        this.answerShows(turn);
         turn.reply.setStatus(null);
         turn.reply.appendText(event.delta);
         return;
@@ -212,6 +215,7 @@ export class TurnRunner {
         turn.reply.setStatus(`⏳ ${event.text}`);
         return;
       case "block":
+        this.answerShows(turn);
         turn.reply.appendBlock(event.block);
         return;
       case "file": {
@@ -240,6 +244,19 @@ export class TurnRunner {
         settle({ kind: "error", code: event.code, message: event.message, ...(event.limit !== undefined && { limit: event.limit }) });
         return;
     }
+  }
+
+  /**
+   * Typing means "the agent is working and nothing shows yet": once the
+   * answer itself shows and grows, the indicator goes. Each typing change is
+   * a request and a wake-up of every member's sync, which cost the
+   * homeserver work per answer whenever a busy homeserver made a turn pass
+   * the indicator's delay.
+   */
+  private answerShows(turn: ActiveTurn): void {
+    if (turn.typingCleared) return;
+    turn.typingCleared = true;
+    this.deps.chat.setTyping(turn.roomId, false);
   }
 
   private inRoom(roomId: RoomId, task: () => Promise<void>): Promise<void> {

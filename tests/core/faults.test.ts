@@ -79,6 +79,22 @@ describe("a turn's faults: one notice each, the answer so far kept, the room usa
   });
 });
 
+describe("typing", () => {
+  it("shows while the agent works and goes once the answer's first text shows, before the turn ends", async () => {
+    const alice = await start();
+    core.agent.next.push(plays({ type: "tool_call", callId: "t1", name: "search", args: {} }));
+    const turn = core.say(alice.chatRoomId, "look it up");
+    await core.settle();
+    expect(core.chat.typing.get(alice.chatRoomId)).toBe(true);
+    core.agent.sink({ type: "text", delta: "found it" });
+    await core.settle();
+    expect(core.chat.typing.get(alice.chatRoomId)).toBe(false);
+    core.agent.sink({ type: "end" });
+    await turn;
+    expect(core.chat.replies[0]).toMatchObject({ text: "found it", finished: 1 });
+  });
+});
+
 describe("an agent's question (confirm)", () => {
   const asks: TurnEvent = { type: "confirm", confirmId: "c1", prompt: "Delete the logs?" };
 

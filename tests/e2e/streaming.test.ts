@@ -137,7 +137,7 @@ describe("streamed answers", () => {
     await ask("still there?", (m) => m.body === "echo: still there?");
   });
 
-  it("shows typing while the agent works and clears it at the end", async () => {
+  it("shows typing while the agent works before its answer shows, and clears it once the answer shows", async () => {
     const seen: boolean[] = [];
     const member = (): boolean => {
       const room = aliceClient.client.getRoom(rooms.chatRoomId);
@@ -145,9 +145,10 @@ describe("streamed answers", () => {
       seen.push(typing);
       return typing;
     };
-    await aliceClient.sendText(rooms.chatRoomId, "/slow 20 100");
+    // A tool runs for 2 s before any text: typing shows meanwhile.
+    await aliceClient.sendText(rooms.chatRoomId, "/slowtool 2000");
     await eventually("typing on", async () => (member() ? true : undefined), 10_000);
-    await waitForBotMessage(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId, (m) => m.body === chunkText(20));
+    await waitForBotMessage(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId, (m) => m.body === "tool done");
     await eventually("typing off", async () => (!member() ? true : undefined), 10_000);
   });
 
