@@ -148,7 +148,7 @@ describe("streamed answers", () => {
     // A tool runs for 2 s before any text: typing shows meanwhile.
     await aliceClient.sendText(rooms.chatRoomId, "/slowtool 2000");
     await eventually("typing on", async () => (member() ? true : undefined), 10_000);
-    await waitForBotMessage(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId, (m) => m.body === "tool done");
+    await waitForBotMessage(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId, (m) => m.body === TOOL_DONE);
     await eventually("typing off", async () => (!member() ? true : undefined), 10_000);
   });
 
