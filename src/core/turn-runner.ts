@@ -37,6 +37,9 @@ export interface ActiveTurn {
   typingCleared?: boolean;
 }
 
+/** A turn still running this long after it was forwarded shows its message read at once. */
+export const READ_RECEIPT_DELAY_MS = 300;
+
 /** Between two tries to reach an agent that refused at once. */
 const RETRY_PAUSE_MS = 1000;
 
@@ -111,9 +114,19 @@ export class TurnRunner {
       if (!(await this.deliver(turn, request, sink, log))) return;
       log.info("turn forwarded");
       // Element then shows the message as read by the bot: the agent has it.
-      void chat.markRead(input.roomId, input.eventId);
-      const result = await outcome;
+      // A quick answer's receipt follows the answer (sent first, it woke the
+      // user's sync once more and delayed the answer: relay p50 +20 ms); a
+      // turn that takes longer shows the message read after a moment.
+      let receiptSent = false;
+      const sendReceipt = (): void => {
+        if (receiptSent) return;
+        receiptSent = true;
+        void chat.markRead(input.roomId, input.eventId);
+      };
+      const receiptTimer = setTimeout(sendReceipt, READ_RECEIPT_DELAY_MS);
+      const result = await outcome.finally(() => clearTimeout(receiptTimer));
       await reply.finish({ stopped: turn.stopRequested });
+      sendReceipt();
       await this.fileSends.get(turnId)?.chain;
       // After !stop an error is the agent's way of stopping, except when it
       // never stopped: then the user learns the turn was ended here.

@@ -254,6 +254,7 @@ describe("!stop and ⏹", () => {
     const running = core.agent.turns[0]!.request;
     await core.say(alice.chatRoomId, "!stop"); // handled at once, beside the running turn
     await turn;
+    await core.idle();
     expect(core.agent.cancels).toEqual([{ agentId: HELPER, turnId: running.turnId }]);
     expect(core.chat.replies[0]).toMatchObject({ text: "partial", finished: 1, stopped: true });
     expect(core.chat.said(alice.chatRoomId)).not.toContain(strings.nothingRunning);
@@ -267,6 +268,7 @@ describe("!stop and ⏹", () => {
     expect(core.agent.cancels).toEqual([]);
     await core.react(alice.chatRoomId, core.chat.replies[0]!.eventId!, "⏹️");
     await turn;
+    await core.idle();
     expect(core.agent.cancels).toHaveLength(1);
     expect(core.chat.replies[0]?.stopped).toBe(true);
   });

@@ -3,7 +3,7 @@
  * recording ports: ⏳ on a message that waits and read receipts for messages
  * the agent has, and approvals that remember (`!always` / ♾️).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { WAITING_MARK } from "../../src/core/dispatcher.js";
 import { strings } from "../../src/core/strings.js";
 import { Core, HELPER, plays, type Onboarded } from "./harness.js";
@@ -20,7 +20,8 @@ describe("a message sent while a turn runs", () => {
     const alice = await start();
     core.agent.next.push(plays({ type: "text", delta: "working" }));
     const first = await core.say(alice.chatRoomId, "long job");
-    expect(core.chat.reads).toEqual([{ roomId: alice.chatRoomId, eventId: first }]);
+    // A turn that takes a while shows its message read after a moment (READ_RECEIPT_DELAY_MS).
+    await vi.waitFor(() => expect(core.chat.reads).toEqual([{ roomId: alice.chatRoomId, eventId: first }]));
     const waiting = await core.say(alice.chatRoomId, "and then this");
     expect(core.chat.reactions).toMatchObject([{ roomId: alice.chatRoomId, eventId: waiting, emoji: WAITING_MARK }]);
     expect(core.agent.turns).toHaveLength(1);
@@ -32,6 +33,17 @@ describe("a message sent while a turn runs", () => {
     expect(core.agent.turns.map((t) => t.request.text)).toEqual(["long job", "and then this"]);
     expect(core.chat.redactions).toEqual([{ roomId: alice.chatRoomId, eventId: core.chat.reactions[0]!.reactionId, key: `unwait.${waiting}` }]);
     expect(core.chat.reads.map((r) => r.eventId)).toEqual([first, waiting]);
+  });
+});
+
+describe("a quick answer", () => {
+  it("is marked read after its answer is out, so the receipt does not delay the answer", async () => {
+    const alice = await start();
+    const id = await core.say(alice.chatRoomId, "quick");
+    await core.idle();
+    expect(core.chat.replies.at(-1)).toMatchObject({ text: "echo: quick", finished: 1 });
+    expect(core.chat.reads).toEqual([{ roomId: alice.chatRoomId, eventId: id }]);
+    expect(core.chat.readAfterFinish).toBe(true);
   });
 });
 
@@ -48,6 +60,7 @@ describe("approvals that remember", () => {
     expect(core.chat.last(alice.chatRoomId)).toBe(strings.confirmAlways("Run the tests?"));
     core.agent.sink({ type: "end" });
     await turn;
+    await core.idle();
 
     // Asked again: approved at once, no question.
     core.agent.next.push(asks("c2", "Run the tests?"));
@@ -96,5 +109,6 @@ describe("approvals that remember", () => {
     expect(core.store.alwaysAllowed.list(core.store.rooms.get(alice.chatRoomId)!.chatId!, HELPER)).toEqual(["Deploy?"]);
     core.agent.sink({ type: "end" });
     await turn;
+    await core.idle();
   });
 });

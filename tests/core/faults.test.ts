@@ -62,6 +62,7 @@ describe("a turn's faults: one notice each, the answer so far kept, the room usa
     core.agent.down.delete(HELPER);
     await vi.advanceTimersByTimeAsync(1000);
     await turn;
+    await core.idle();
     expect(core.chat.said(alice.chatRoomId).filter((t) => t.includes("not reachable"))).toHaveLength(1);
     expect(core.agent.turns.map((t) => t.request.text)).toEqual(["wait for me"]);
   });
@@ -74,6 +75,7 @@ describe("a turn's faults: one notice each, the answer so far kept, the room usa
     await vi.advanceTimersByTimeAsync(10);
     await core.say(alice.chatRoomId, "!stop");
     await turn;
+    await core.idle();
     expect(core.chat.said(alice.chatRoomId).slice(-1)).toEqual([strings.waitCancelled]);
     expect(core.agent.turns).toHaveLength(0);
   });
@@ -91,6 +93,7 @@ describe("typing", () => {
     expect(core.chat.typing.get(alice.chatRoomId)).toBe(false);
     core.agent.sink({ type: "end" });
     await turn;
+    await core.idle();
     expect(core.chat.replies[0]).toMatchObject({ text: "found it", finished: 1 });
   });
 });
@@ -111,6 +114,7 @@ describe("an agent's question (confirm)", () => {
     core.agent.sink({ type: "text", delta: "deleted" });
     core.agent.sink({ type: "end" });
     await turn;
+    await core.idle();
     expect(core.chat.replies[0]).toMatchObject({ text: "deleted", finished: 1 });
   });
 
@@ -129,6 +133,7 @@ describe("an agent's question (confirm)", () => {
     expect(core.agent.confirmResults).toHaveLength(1);
     core.agent.sink({ type: "end" });
     await turn;
+    await core.idle();
   });
 
   it("a !clear question left unanswered expires and changes nothing", async () => {

@@ -145,8 +145,13 @@ export class RecordingChat implements ChatPort, BindingReader {
     return Promise.resolve();
   }
 
+  /** Whether the latest receipt came after the room's latest answer was finished. */
+  readAfterFinish: boolean | null = null;
+
   markRead(roomId: RoomId, eventId: EventId): Promise<void> {
     this.reads.push({ roomId, eventId });
+    const last = this.replies.filter((r) => r.roomId === roomId).at(-1);
+    this.readAfterFinish = last ? last.finished > 0 : null;
     return Promise.resolve();
   }
 
