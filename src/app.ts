@@ -19,6 +19,8 @@ import { MatrixChatAdapter } from "./matrix/chat-adapter.js";
 import { attachIntake } from "./matrix/intake.js";
 import { createMediaPort } from "./matrix/media-port.js";
 import { discoverBindings } from "./matrix/reconcile.js";
+import { initCrypto } from "./matrix/crypto-store.js";
+import { RoomCrypto } from "./matrix/room-crypto.js";
 import { MatrixSender } from "./matrix/sender.js";
 import { buildClient, resolveSession, untilReachable } from "./matrix/session.js";
 import { PersistentSyncStore } from "./matrix/sync-store.js";
@@ -107,6 +109,8 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   });
   routeSdkModuleLogs(logger);
   const client = buildClient(creds, session, syncStore, logger);
+  // Before the first sync, so no to-device message (room keys) goes unseen.
+  await initCrypto(client, { dataDir: config.dataDir, kv, logger });
   let chat: MatrixChatAdapter | undefined;
   const sender = new MatrixSender(client, logger, {
     onRateLimited: (room, ms) => {
@@ -114,9 +118,10 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       chat?.rateLimited(room, ms);
     },
     onSent: (_room, ms) => metrics.sendLatency.observe(ms / 1000),
-  });
+  }, new RoomCrypto(client, logger));
   chat = new MatrixChatAdapter(client, sender, logger, {
     editIntervalMs: config.editIntervalMs,
+    encryptRooms: config.encryptRooms,
     onFirstVisible: (ms) => metrics.firstVisible.observe(ms / 1000),
   });
   const dispatcher = new Dispatcher({
@@ -156,7 +161,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   const record = (ev: IncomingEvent): boolean =>
     store.inbox.record({ eventId: ev.eventId, roomId: ev.roomId, sender: ev.sender, content: ev, originTs: Date.now() });
 
-  attachIntake(client, syncStore.hadSavedSync, logger, {
+  const decryption = attachIntake(client, syncStore.hadSavedSync, logger, {
     onEvent: (ev) => {
       if (record(ev) && ready) enqueue(ev);
     },
@@ -164,7 +169,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       if (record(ev)) store.inbox.setStatus(ev.eventId, "ignored");
     },
     known: (eventId) => store.inbox.has(eventId as EventId),
-  });
+  }, { decryptGraceMs: config.decryptGraceMs });
 
   // The ledger only has to outlive replays (a resumed sync, Synapse's ~24 h
   // transaction memory); pruning runs only once synced, so a first sync after
@@ -223,6 +228,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       stopped = true;
       clearInterval(pruneTimer);
       client.stopClient();
+      decryption.stop();
       dispatcher.turns.close(); // messages waiting for a down agent give up (with a notice)
       await Promise.race([dispatcher.queue.drain(), new Promise((r) => setTimeout(r, 10_000))]);
       chat.stop();

@@ -68,6 +68,11 @@ export const envSchema = z.object({
   SURFACES_FILE_UID: wholeNumber(0).optional(),
   SURFACES_FILE_GID: wholeNumber(0).optional(),
   SURFACES_FILE_MODE: fileMode.default(0o644),
+  SURFACES_ENCRYPT_ROOMS: z
+    .enum(["true", "false"], { error: 'must be "true" or "false"' })
+    .default("true")
+    .transform((v) => v === "true"),
+  SURFACES_DECRYPT_GRACE_MS: wholeNumber(0).default(10_000),
 });
 
 export type EnvVar = keyof typeof envSchema.shape;
@@ -94,4 +99,6 @@ export const ENV_TO_KEY = {
   SURFACES_FILE_UID: "fileUid",
   SURFACES_FILE_GID: "fileGid",
   SURFACES_FILE_MODE: "fileMode",
+  SURFACES_ENCRYPT_ROOMS: "encryptRooms",
+  SURFACES_DECRYPT_GRACE_MS: "decryptGraceMs",
 } as const satisfies Record<EnvVar, string>;

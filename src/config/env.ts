@@ -42,6 +42,10 @@ export interface AppConfig {
   readonly fileGid?: number;
   /** Numeric mode (parsed from octal), default 0o644. */
   readonly fileMode: number;
+  /** Rooms the bot creates get `m.room.encryption` (SURFACES_ENCRYPT_ROOMS). */
+  readonly encryptRooms: boolean;
+  /** How long an undecryptable message waits for its key before the owner is asked to resend. */
+  readonly decryptGraceMs: number;
 }
 
 /** Keys whose values must never reach a log line. */
@@ -120,6 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ...(e.SURFACES_FILE_UID !== undefined && { fileUid: e.SURFACES_FILE_UID }),
     ...(e.SURFACES_FILE_GID !== undefined && { fileGid: e.SURFACES_FILE_GID }),
     fileMode: e.SURFACES_FILE_MODE,
+    encryptRooms: e.SURFACES_ENCRYPT_ROOMS,
+    decryptGraceMs: e.SURFACES_DECRYPT_GRACE_MS,
   });
 }
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { ConnectionError, MatrixError, Method, type MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { asEventId, type EventId, type RoomId } from "../core/ids.js";
+import type { RoomCrypto } from "./room-crypto.js";
 
 export interface SendObserver {
   /** A 429 was seen; `retryAfterMs` is what the homeserver asked for. */
@@ -32,14 +33,30 @@ export class MatrixSender {
     private readonly client: MatrixClient,
     private readonly logger: Logger,
     private readonly observer: SendObserver = {},
+    /** Encrypts for encrypted rooms; without it everything goes out as given. */
+    readonly crypto?: RoomCrypto,
   ) {}
 
+  /**
+   * In an encrypted room each attempt encrypts anew: the transaction id
+   * stays the same, so the homeserver still keeps only the first that
+   * arrived.
+   */
   async send(roomId: RoomId, type: string, content: object, key: string, opts: SendOptions = {}): Promise<EventId> {
-    const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnIdFor(key))}`;
-    const res = await this.withRetry(roomId, key, opts, () =>
-      this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, content as Record<string, unknown>),
-    );
+    const txnId = encodeURIComponent(txnIdFor(key));
+    const res = await this.withRetry(roomId, key, opts, async () => {
+      const wire = this.crypto
+        ? await this.crypto.wireEvent(roomId, type, content, this.client.getSafeUserId())
+        : { type, content: content as Record<string, unknown> };
+      const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(wire.type)}/${txnId}`;
+      return this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, wire.content);
+    });
     return asEventId(res.event_id);
+  }
+
+  /** Whether files for this room must be encrypted before upload. */
+  async isEncrypted(roomId: RoomId): Promise<boolean> {
+    return (await this.crypto?.isEncrypted(roomId)) ?? false;
   }
 
   /** Retries 429s (as told), 5xx and connection errors with capped backoff. */

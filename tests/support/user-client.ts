@@ -73,6 +73,11 @@ if (!process.env["SURFACES_SDK_LOG"]) {
   }
 }
 
+/** The content as sent: decrypted for an encrypted event, never with edits folded in. */
+function clear(ev: MatrixEvent): Record<string, unknown> {
+  return (ev.getClearContent() ?? ev.getWireContent()) as Record<string, unknown>;
+}
+
 function isEdit(ev: MatrixEvent): boolean {
   return ev.getWireContent()["m.relates_to"]?.rel_type === "m.replace";
 }
@@ -127,7 +132,12 @@ function waitForPrepared(client: MatrixClient, timeoutMs: number): Promise<void>
 export async function startUserClient(
   baseUrl: string,
   creds: UserCredentials,
-  opts: { initialSyncLimit?: number; timeoutMs?: number } = {},
+  opts: {
+    initialSyncLimit?: number;
+    timeoutMs?: number;
+    /** End-to-end encryption with an in-memory Rust crypto store (an E2EE user, as in Element). */
+    crypto?: boolean;
+  } = {},
 ): Promise<UserClient> {
   const client = createClient({
     baseUrl,
@@ -137,6 +147,7 @@ export async function startUserClient(
     store: new MemoryStore(),
     logger: quietLogger,
   });
+  if (opts.crypto) await client.initRustCrypto({ useIndexedDB: false });
   const prepared = waitForPrepared(client, opts.timeoutMs ?? 30_000);
   await client.startClient({ initialSyncLimit: opts.initialSyncLimit ?? 20, disablePresence: true, lazyLoadMembers: true });
   try {
@@ -152,12 +163,12 @@ export async function startUserClient(
   const latestText = (roomId: string, eventId: string): string | undefined => {
     const events = timeline(roomId);
     const original = events.find((ev) => ev.getId() === eventId);
-    let text = original?.getWireContent()["body"] as string | undefined;
+    let text = (original && clear(original)["body"]) as string | undefined;
     for (const ev of events) {
       const rel = ev.getWireContent()["m.relates_to"];
       if (rel?.rel_type !== "m.replace" || rel.event_id !== eventId) continue;
       if (original && ev.getSender() !== original.getSender()) continue;
-      const body = ev.getWireContent()["m.new_content"]?.body;
+      const body = (clear(ev)["m.new_content"] as { body?: unknown } | undefined)?.body;
       if (typeof body === "string") text = body;
     }
     return text;
