@@ -26,6 +26,12 @@ export interface InboxTarget {
   /** The name the user gave the file (made safe here). */
   name: string;
   maxBytes: number;
+  /**
+   * Bytes pass through this first (an encrypted attachment's decryption).
+   * Made only once the pipeline is in place, so its failure at the end of
+   * the stream always has a listener.
+   */
+  decode?: () => Transform;
 }
 
 export interface WrittenFile {
@@ -62,7 +68,9 @@ export async function writeToInbox(source: Readable, target: InboxTarget, own: O
         done(size > target.maxBytes ? new FileTooLargeError(target.maxBytes) : null, chunk);
       },
     });
-    await pipeline(source, limiter, handle.createWriteStream()); // closes the handle when done
+    // The write stream closes the handle when done.
+    if (target.decode) await pipeline(source, target.decode(), limiter, handle.createWriteStream());
+    else await pipeline(source, limiter, handle.createWriteStream());
     await chmod(tmp, own.fileMode); // open()'s mode is filtered by the umask
     if (own.uid !== undefined || own.gid !== undefined) await chown(tmp, own.uid ?? -1, own.gid ?? -1);
     const finalName = await claimName(tmp, dir, ts, safeName(target.name));

@@ -17,6 +17,8 @@ export function toIncoming(event: MatrixEvent): IncomingEvent | null {
   const sender = event.getSender();
   if (!roomId || !eventId || !sender || event.isState() || event.isRedacted()) return null;
   const base = { roomId: asRoomId(roomId), eventId: asEventId(eventId), sender: asUserId(sender) };
+  // A failed decryption shows as an "m.bad.encrypted" message in the SDK.
+  if (event.isDecryptionFailure()) return { kind: "message", ...base, text: "", files: [], encrypted: true };
 
   switch (event.getType()) {
     case "m.room.encrypted":

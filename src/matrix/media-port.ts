@@ -79,7 +79,9 @@ export class MatrixMediaPort implements MediaPort {
           log.info({ name: file.name, size: length, limit }, "user file over the limit; refused");
           return fail(file.name, { reason: "too_large", limitBytes: limit });
         }
-        const out = await writeToInbox(file.encryption ? through(body, decryptStream(file.encryption)) : body, { workspacePath, chatId, name: file.name, maxBytes: limit }, this.deps.ownership);
+        const keys = file.encryption;
+        const target = { workspacePath, chatId, name: file.name, maxBytes: limit, ...(keys && { decode: () => decryptStream(keys) }) };
+        const out = await writeToInbox(body, target, this.deps.ownership);
         absolutes.push(out.absolute);
         const mime = file.mime ?? (lookup(file.name) || "application/octet-stream");
         written.push({ path: out.relative, name: file.name, mime, size: out.size });

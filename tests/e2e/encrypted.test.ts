@@ -111,7 +111,8 @@ describe("encrypted rooms", () => {
     mkdirSync(path.join(workspace, "out"), { recursive: true });
     const bytes = randomBytes(120_000);
     writeFileSync(path.join(workspace, "out", "result.bin"), bytes);
-    const ev = await ask(chat.rooms.chatRoomId, "/file out/result.bin", () => true);
+    await chat.client.sendText(chat.rooms.chatRoomId, "/file out/result.bin");
+    const ev = await chat.client.waitForMessage(chat.rooms.chatRoomId, (e) => e.getSender() === chat.fx.bot.userId && e.getContent()["filename"] === "result.bin", 60_000);
     const content = ev.getContent() as { url?: string; file?: { url: string; key: { k: string }; iv: string; hashes: { sha256: string } }; filename: string };
     expect(content.url).toBeUndefined();
     expect(content.filename).toBe("result.bin");
