@@ -151,6 +151,46 @@ describe("encrypted rooms", () => {
     expect(notices).toHaveLength(1);
   });
 
+  it("delivers a message once when its room key arrives after the grace period (one notice before)", async () => {
+    const roomId = chat.rooms.chatRoomId;
+    const undecryptableNotices = (): number =>
+      chat.client.messages(roomId).filter((e) => e.getSender() === chat.fx.bot.userId && String(e.getContent()["body"]).includes("couldn't decrypt")).length;
+    const noticesBefore = undecryptableNotices();
+    // Hold back the user's room-key to-device messages: the message goes out, its key does not.
+    const held: Array<{ path: string; body: string }> = [];
+    const http = chat.client.client.http;
+    const original = http.authedRequest.bind(http);
+    http.authedRequest = (async (method: never, path: string, query: never, body: never, opts: never) => {
+      if (path.startsWith("/_matrix/client/v3/sendToDevice/m.room.encrypted/")) {
+        held.push({ path, body: body as string });
+        return "{}";
+      }
+      return original(method, path, query, body, opts);
+    }) as typeof http.authedRequest;
+    try {
+      await chat.client.client.getCrypto()!.forceDiscardSession(roomId);
+      await chat.client.sendText(roomId, "sent before its key");
+    } finally {
+      http.authedRequest = original;
+    }
+    expect(held.length).toBeGreaterThan(0);
+    await chat.client.waitForMessage(roomId, () => undecryptableNotices() === noticesBefore + 1, 30_000);
+    for (const h of held) {
+      const res = await fetch(new URL(h.path, synapse.baseUrl), {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${chat.user.accessToken}`, "Content-Type": "application/json" },
+        body: h.body,
+      });
+      expect(res.status).toBe(200);
+    }
+    const echo = (): MatrixEvent[] => chat.client.messages(roomId).filter((e) => e.getSender() === chat.fx.bot.userId && chat.client.latestText(roomId, e.getId()!) === "echo: sent before its key");
+    await chat.client.waitForMessage(roomId, () => echo().length > 0, 30_000);
+    // Once: a second answer would have had time to come by now.
+    await ask(roomId, "and one more", (b) => b === "echo: and one more");
+    expect(echo()).toHaveLength(1);
+    expect(undecryptableNotices()).toBe(noticesBefore + 1);
+  });
+
   it("keeps its device and its keys across a restart and still reads the room", async () => {
     const deviceBefore = chat.fx.app.client.getDeviceId();
     const keysBefore = await chat.fx.app.client.getCrypto()!.getOwnDeviceKeys();
