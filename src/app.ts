@@ -19,7 +19,7 @@ import { MatrixChatAdapter } from "./matrix/chat-adapter.js";
 import { attachIntake } from "./matrix/intake.js";
 import { createMediaPort } from "./matrix/media-port.js";
 import { discoverBindings } from "./matrix/reconcile.js";
-import { initCrypto } from "./matrix/crypto-store.js";
+import { initCrypto, stopSyncKeepCrypto } from "./matrix/crypto-store.js";
 import { RoomCrypto } from "./matrix/room-crypto.js";
 import { MatrixSender } from "./matrix/sender.js";
 import { buildClient, resolveSession, untilReachable } from "./matrix/session.js";
@@ -112,13 +112,14 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   // Before the first sync, so no to-device message (room keys) goes unseen.
   await initCrypto(client, { dataDir: config.dataDir, kv, logger });
   let chat: MatrixChatAdapter | undefined;
+  const roomCrypto = new RoomCrypto(client, logger);
   const sender = new MatrixSender(client, logger, {
     onRateLimited: (room, ms) => {
       metrics.rateLimited.inc();
       chat?.rateLimited(room, ms);
     },
     onSent: (_room, ms) => metrics.sendLatency.observe(ms / 1000),
-  }, new RoomCrypto(client, logger));
+  }, roomCrypto);
   chat = new MatrixChatAdapter(client, sender, logger, {
     editIntervalMs: config.editIntervalMs,
     encryptRooms: config.encryptRooms,
@@ -227,11 +228,14 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       if (stopped) return;
       stopped = true;
       clearInterval(pruneTimer);
-      client.stopClient();
-      decryption.stop();
+      const stopCrypto = stopSyncKeepCrypto(client);
+      const decrypting = decryption.stop();
       dispatcher.turns.close(); // messages waiting for a down agent give up (with a notice)
       await Promise.race([dispatcher.queue.drain(), new Promise((r) => setTimeout(r, 10_000))]);
       chat.stop();
+      // The wasm crypto must not be freed under a call still running in it.
+      await Promise.race([Promise.all([decrypting, roomCrypto.close()]), new Promise((r) => setTimeout(r, 10_000))]);
+      stopCrypto();
       dispatcher.confirmations.stop();
       syncStore.flush();
       registry.close();

@@ -67,3 +67,25 @@ export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): P
   const keys = await client.getCrypto()?.getOwnDeviceKeys();
   deps.logger.info({ device_id: client.getDeviceId(), ed25519: keys?.ed25519 }, "end-to-end encryption ready");
 }
+
+/**
+ * Stops syncing but leaves the crypto running; returns what stops it. At
+ * shutdown the turns still running finish their answers, and in encrypted
+ * rooms those sends need the crypto (matrix-js-sdk's stopClient() would
+ * close it at once, and a later use fails inside the wasm).
+ */
+export function stopSyncKeepCrypto(client: MatrixClient): () => void {
+  const crypto = client.getCrypto() as unknown as { stop(): void } | undefined;
+  if (!crypto) {
+    client.stopClient();
+    return () => undefined;
+  }
+  const stopCrypto = crypto.stop.bind(crypto);
+  crypto.stop = () => undefined;
+  try {
+    client.stopClient();
+  } finally {
+    crypto.stop = stopCrypto;
+  }
+  return stopCrypto;
+}

@@ -63,8 +63,10 @@ export class DecryptionGate {
     return this.waiting.size;
   }
 
-  stop(): void {
+  /** Stops waiting for late keys; resolves once no decryption is running. */
+  async stop(): Promise<void> {
     for (const id of [...this.waiting.keys()]) this.forget(id);
+    await Promise.allSettled([...this.chains.values()]);
   }
 
   private async decrypt(event: MatrixEvent): Promise<boolean> {

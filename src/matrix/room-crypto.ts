@@ -20,6 +20,11 @@ const ROOM_WAIT_MS = 30_000;
 export class RoomCrypto {
   /** Rooms known to be encrypted (encryption cannot be switched off again). */
   private readonly encrypted = new Set<string>();
+  /** Rooms the homeserver was asked about once (local state may lag right after a join). */
+  private readonly askedServer = new Set<string>();
+  /** Calls into the crypto still running: close() waits for them before the wasm machine is freed. */
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closed = false;
 
   constructor(
     private readonly client: MatrixClient,
@@ -35,29 +40,51 @@ export class RoomCrypto {
    * shown yet (one the bot has just created) is asked of the homeserver, so
    * a first message never goes out in the clear.
    */
-  async isEncrypted(roomId: string): Promise<boolean> {
-    if (this.encrypted.has(roomId)) return true;
-    const room = this.client.getRoom(roomId);
-    let yes: boolean;
-    if (room && room.getMyMembership() === "join") {
-      yes = room.hasEncryptionStateEvent() || ((await this.backend?.isEncryptionEnabledInRoom(roomId)) ?? false);
-    } else {
-      yes = await this.serverSaysEncrypted(roomId);
-    }
-    if (yes) this.encrypted.add(roomId);
-    return yes;
+  isEncrypted(roomId: string): Promise<boolean> {
+    return this.track(async () => {
+      if (this.encrypted.has(roomId)) return true;
+      const room = this.client.getRoom(roomId);
+      // Local state first; a "no" is checked with the homeserver once per
+      // room, because the SDK shows a just-joined room before its state.
+      let yes = room?.hasEncryptionStateEvent() === true || ((await this.backend?.isEncryptionEnabledInRoom(roomId)) ?? false);
+      if (!yes && !this.askedServer.has(roomId)) {
+        yes = await this.serverSaysEncrypted(roomId);
+        this.askedServer.add(roomId);
+      }
+      if (yes) this.encrypted.add(roomId);
+      return yes;
+    });
   }
 
   /** The type and content to put on the wire: encrypted in an encrypted room. */
-  async wireEvent(roomId: string, type: string, content: object, sender: string): Promise<{ type: string; content: Record<string, unknown> }> {
-    const plain = { type, content: content as Record<string, unknown> };
-    if (CLEAR_TYPES.has(type) || !(await this.isEncrypted(roomId))) return plain;
-    const backend = this.backend;
-    if (!backend) throw new Error(`room ${roomId} is encrypted but end-to-end encryption is not running`);
-    const room = await this.joinedEncryptedRoom(roomId, backend);
-    const event = new MatrixEvent({ type, content: plain.content, room_id: roomId, sender });
-    await backend.encryptEvent(event, room);
-    return { type: event.getWireType(), content: event.getWireContent() };
+  wireEvent(roomId: string, type: string, content: object, sender: string): Promise<{ type: string; content: Record<string, unknown> }> {
+    return this.track(async () => {
+      const plain = { type, content: content as Record<string, unknown> };
+      if (CLEAR_TYPES.has(type) || !(await this.isEncrypted(roomId))) return plain;
+      const backend = this.backend;
+      if (!backend) throw new Error(`room ${roomId} is encrypted but end-to-end encryption is not running`);
+      const room = await this.joinedEncryptedRoom(roomId, backend);
+      const event = new MatrixEvent({ type, content: plain.content, room_id: roomId, sender });
+      await backend.encryptEvent(event, room);
+      return { type: event.getWireType(), content: event.getWireContent() };
+    });
+  }
+
+  /** Refuses new work and waits for the running calls, so the crypto can be freed safely. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error("end-to-end encryption is stopping"));
+    const p = work();
+    this.inflight.add(p);
+    void p.then(
+      () => this.inflight.delete(p),
+      () => this.inflight.delete(p),
+    );
+    return p;
   }
 
   private async serverSaysEncrypted(roomId: string): Promise<boolean> {

@@ -123,7 +123,7 @@ describe("decryption gate", () => {
     const c = new FakeEvent("$c", true, async () => false);
     submit(c);
     await settle();
-    gate.stop();
+    await gate.stop();
     expect(gate.waitingCount()).toBe(0);
     expect(c.listenerCount(MatrixEventEvent.Decrypted)).toBe(0);
   });
