@@ -20,6 +20,8 @@ import { attachIntake } from "./matrix/intake.js";
 import { createMediaPort } from "./matrix/media-port.js";
 import { discoverBindings } from "./matrix/reconcile.js";
 import { initCrypto, stopSyncKeepCrypto } from "./matrix/crypto-store.js";
+import { setUpEncryptionIdentity } from "./matrix/cross-signing.js";
+import { parseRecoveryKey, recoveryCallbacks } from "./matrix/recovery.js";
 import { RoomCrypto } from "./matrix/room-crypto.js";
 import { MatrixSender } from "./matrix/sender.js";
 import { buildClient, resolveSession, untilReachable } from "./matrix/session.js";
@@ -100,6 +102,8 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   // Up before the first sync so liveness probes pass while a large account syncs.
   const http = config.httpAddr ? await startHttpServer({ addr: config.httpAddr, logger, readiness, metrics }) : null;
 
+  // A malformed recovery key stops the start before anything else happens.
+  const recoveryKey = config.recoveryKey !== undefined ? parseRecoveryKey(config.recoveryKey) : undefined;
   const kv = { get: (k: string) => store.kv.get(k) ?? undefined, set: (k: string, v: string) => store.kv.set(k, v) };
   const creds = { ...config, userId: config.botUserId };
   const session = await untilReachable(() => resolveSession(creds, kv, logger), logger);
@@ -108,7 +112,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     save: (json) => kv.set(KV_KEYS.syncAccumulator, json),
   });
   routeSdkModuleLogs(logger);
-  const client = buildClient(creds, session, syncStore, logger);
+  const client: MatrixClient = buildClient(creds, session, syncStore, logger, recoveryKey && recoveryCallbacks(recoveryKey, () => client));
   // Before the first sync, so no to-device message (room keys) goes unseen.
   await initCrypto(client, { dataDir: config.dataDir, kv, logger });
   let chat: MatrixChatAdapter | undefined;
@@ -181,6 +185,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   };
   const pruneTimer = setInterval(() => ready && pruneLedger(), 60 * 60_000).unref();
 
+  let crossSigning: Promise<unknown> = Promise.resolve();
   const readyPromise = new Promise<void>((resolve) => {
     // Ready after a sync with the homeserver itself: a resumed client first
     // reports PREPARED from its cache, before its first request is answered.
@@ -197,6 +202,14 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       ready = true;
       pruneLedger();
       void sweepInboxes(registry.current(), logger);
+      crossSigning = setUpEncryptionIdentity({
+        client,
+        userId: config.botUserId,
+        ...(config.password && { password: config.password }),
+        ...(recoveryKey && { recoveryKey }),
+        logger,
+        stopping: () => stopped,
+      });
       logger.info({ rooms: store.rooms.count() }, "ready");
       resolve();
     };
@@ -234,7 +247,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       await Promise.race([dispatcher.queue.drain(), new Promise((r) => setTimeout(r, 10_000))]);
       chat.stop();
       // The wasm crypto must not be freed under a call still running in it.
-      await Promise.race([Promise.all([decrypting, roomCrypto.close()]), new Promise((r) => setTimeout(r, 10_000))]);
+      await Promise.race([Promise.all([decrypting, roomCrypto.close(), crossSigning]), new Promise((r) => setTimeout(r, 10_000))]);
       stopCrypto();
       dispatcher.confirmations.stop();
       syncStore.flush();

@@ -73,6 +73,7 @@ export const envSchema = z.object({
     .default("true")
     .transform((v) => v === "true"),
   SURFACES_DECRYPT_GRACE_MS: wholeNumber(0).default(10_000),
+  SURFACES_RECOVERY_KEY: z.string().optional(),
 });
 
 export type EnvVar = keyof typeof envSchema.shape;
@@ -101,4 +102,5 @@ export const ENV_TO_KEY = {
   SURFACES_FILE_MODE: "fileMode",
   SURFACES_ENCRYPT_ROOMS: "encryptRooms",
   SURFACES_DECRYPT_GRACE_MS: "decryptGraceMs",
+  SURFACES_RECOVERY_KEY: "recoveryKey",
 } as const satisfies Record<EnvVar, string>;

@@ -46,10 +46,12 @@ export interface AppConfig {
   readonly encryptRooms: boolean;
   /** How long an undecryptable message waits for its key before the owner is asked to resend. */
   readonly decryptGraceMs: number;
+  /** Element-style recovery key opening secret storage and key backup (a secret). */
+  readonly recoveryKey?: string;
 }
 
 /** Keys whose values must never reach a log line. */
-export const SECRET_CONFIG_KEYS = ["accessToken", "password"] as const satisfies readonly (keyof AppConfig)[];
+export const SECRET_CONFIG_KEYS = ["accessToken", "password", "recoveryKey"] as const satisfies readonly (keyof AppConfig)[];
 
 export interface ConfigProblem {
   readonly key: string;
@@ -126,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     fileMode: e.SURFACES_FILE_MODE,
     encryptRooms: e.SURFACES_ENCRYPT_ROOMS,
     decryptGraceMs: e.SURFACES_DECRYPT_GRACE_MS,
+    ...(e.SURFACES_RECOVERY_KEY !== undefined && { recoveryKey: e.SURFACES_RECOVERY_KEY }),
   });
 }
 

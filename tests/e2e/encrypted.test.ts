@@ -11,7 +11,7 @@ import path from "node:path";
 import type { MatrixEvent } from "matrix-js-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chunkText } from "../../src/reference-agent/directives.js";
-import { allEvents, roomState, startChat, type ChatFixture } from "../support/bot.js";
+import { allEvents, eventually, roomState, startChat, type ChatFixture } from "../support/bot.js";
 import { useSynapse } from "../support/synapse-env.js";
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
@@ -49,6 +49,17 @@ describe("encrypted rooms", () => {
     const { chatRoomId, spaceId } = chat.rooms;
     expect(await roomState(synapse.baseUrl, chat.user.accessToken, chatRoomId, "m.room.encryption")).toEqual({ algorithm: "m.megolm.v1.aes-sha2" });
     expect(await roomState(synapse.baseUrl, chat.user.accessToken, spaceId, "m.room.encryption")).toBeUndefined();
+  });
+
+  it("cross-signs its own device, so clients see it signed by its owner", async () => {
+    const botId = chat.fx.bot.userId;
+    const deviceId = chat.fx.app.client.getDeviceId()!;
+    const crypto = chat.client.client.getCrypto()!;
+    await eventually("the bot's device signed by its owner", async () => {
+      await crypto.getUserDeviceInfo([botId], true);
+      return (await crypto.getDeviceVerificationStatus(botId, deviceId))?.signedByOwner ? true : undefined;
+    });
+    expect((await crypto.getUserVerificationStatus(botId)).isCrossSigningVerified()).toBe(false); // the user has not verified the bot
   });
 
   it("answers an encrypted message; the answer is ciphertext on the server and plain to the user", async () => {
