@@ -8,6 +8,7 @@ import {
   ClientEvent,
   createClient,
   KnownMembership,
+  MatrixEventEvent,
   MemoryStore,
   RoomEvent,
   SyncState,
@@ -91,6 +92,7 @@ function waitUntil<T>(client: MatrixClient, what: string, timeoutMs: number, che
       client.off(RoomEvent.Timeline, poke);
       client.off(RoomEvent.MyMembership, poke);
       client.off(ClientEvent.Room, poke);
+      client.off(MatrixEventEvent.Decrypted, poke);
       fn();
     };
     const poke = () => {
@@ -108,6 +110,8 @@ function waitUntil<T>(client: MatrixClient, what: string, timeoutMs: number, che
     client.on(RoomEvent.Timeline, poke);
     client.on(RoomEvent.MyMembership, poke);
     client.on(ClientEvent.Room, poke);
+    // An encrypted event shows in the timeline before it is decrypted.
+    client.on(MatrixEventEvent.Decrypted, poke);
     poke();
   });
 }
