@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# `npm test`: all test tiers (unit, integration, e2e against a real Synapse),
-# then a check that the Synapse-backed tests really ran and nothing was
-# skipped. Extra arguments go to `vitest run` (a filtered run only reports
-# on e2e instead of requiring it). Expects Node 22 on PATH (scripts/run.sh).
+# `npm test`: all test tiers (unit, integration, e2e against a real Synapse
+# and the example Python agent, whose venv is installed here too), then a
+# check that the Synapse-backed tests really ran and nothing was skipped.
+# Extra arguments go to `vitest run` (a filtered run only reports on e2e
+# instead of requiring it). Expects Node 22 on PATH (scripts/run.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/synapse/install.sh
+bash scripts/python-agent/install.sh
 
 report=.vitest-report.json
 rm -f "$report"

@@ -6,6 +6,8 @@
  *   surfaces agent      run the reference agent
  *   surfaces stack      local stack: Synapse + reference agent + bot, prints a demo login
  *   surfaces reset      operator reset of the bot's state (see docs)
+ *   surfaces agent-check <base_url>   check an agent against protocol v1 (docs/agent-protocol.md)
+ *   surfaces protocol-schema          write (or --check) schema/agent-protocol-v1.json
  */
 import { start } from "./app.js";
 import { ConfigError, loadConfig, loadDotenv } from "./config/env.js";
@@ -44,8 +46,18 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = await runReset(rest);
       return;
     }
+    case "agent-check": {
+      const { runAgentCheckCli } = await import("./cli/agent-check.js");
+      process.exitCode = await runAgentCheckCli(rest, process.env);
+      return;
+    }
+    case "protocol-schema": {
+      const { runProtocolSchema } = await import("./cli/protocol-schema.js");
+      process.exitCode = runProtocolSchema(rest);
+      return;
+    }
     default:
-      throw new UsageError(`unknown command "${command}" (expected bot, agent, stack or reset)`);
+      throw new UsageError(`unknown command "${command}" (expected bot, agent, stack, reset, agent-check or protocol-schema)`);
   }
 }
 

@@ -2,10 +2,11 @@
 // image, after Synapse is healthy). Idempotent, so it runs on every `up`:
 //   1. registers the admin, the bot and the demo users (shared-secret registration);
 //   2. exempts the bot from Synapse's rate limits (admin API override_ratelimit);
-//   3. creates the agents' workspace directories on the shared volume.
+//   3. creates the agents' workspace directories and, when run as root, hands
+//      them to WORKSPACE_OWNER (uid:gid) with setgid 2775.
 // Reads everything from the environment (deploy/fullstack/fullstack.env); prints no secret.
 import { createHmac } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync } from "node:fs";
 
 const env = (name) => {
   const value = process.env[name]?.trim();
@@ -70,6 +71,12 @@ async function main() {
 
   for (const dir of (process.env.WORKSPACES ?? "").split(",").map((d) => d.trim()).filter(Boolean)) {
     mkdirSync(dir, { recursive: true, mode: 0o775 });
+    const owner = /^(\d+):(\d+)$/.exec(process.env.WORKSPACE_OWNER ?? "");
+    if (owner && process.getuid?.() === 0) {
+      // Bind-mounted workspaces may have been created by Docker as root.
+      chownSync(dir, Number(owner[1]), Number(owner[2]));
+      chmodSync(dir, 0o2775);
+    }
     console.log(`workspace ${dir} ready`);
   }
 }

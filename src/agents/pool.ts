@@ -50,7 +50,7 @@ interface Agent {
   log: Logger;
 }
 
-type NotifyHandler = (agentId: AgentId, chatId: ChatId, text: string) => void;
+type NotifyHandler = (agentId: AgentId, chatId: ChatId, text: string, notifyId?: string) => void;
 
 export function createAgentPool(options: AgentPoolOptions): AgentPort {
   const connectGraceMs = options.connectGraceMs ?? 5000;
@@ -71,7 +71,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
         return;
       }
       try {
-        notifyHandler(agentId, asChatId(frame.chat_id), frame.text);
+        notifyHandler(agentId, asChatId(frame.chat_id), frame.text, frame.id);
       } catch (err) {
         agent.log.error({ err, chat_id: frame.chat_id }, "notify handler threw; ignored");
       }

@@ -137,7 +137,8 @@ export const errorFrameSchema = z.object({
   retryable: z.boolean(),
 });
 
-export const notifyFrameSchema = z.object({ type: z.literal("notify"), chat_id: id, text: z.string().min(1) });
+/** `id` (optional, additive): the same id twice posts once, so an agent may safely resend a notify. */
+export const notifyFrameSchema = z.object({ type: z.literal("notify"), chat_id: id, text: z.string().min(1), id: id.optional() });
 
 export const confirmFrameSchema = z.object({
   type: z.literal("confirm"),

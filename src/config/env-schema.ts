@@ -1,9 +1,11 @@
 /**
- * The environment the bot reads, one entry per variable. This table is the
- * single source of truth: loadConfig validates with it, the docs and
- * `.env.example` are checked against it in a test.
+ * The environment the bot reads, one entry per setting. This table is the
+ * single source of truth: loadConfig validates with it, AppConfig is its
+ * output type, the docs and `.env.example` are checked against it in a test.
  */
+import path from "node:path";
 import { z } from "zod";
+import { asUserId } from "../core/ids.js";
 import {
   absolutePath,
   httpUrl,
@@ -44,63 +46,63 @@ const fileMode = z
   .transform((s) => parseInt(s, 8))
   .refine((n) => n <= 0o7777, { message: "must be an octal file mode such as 0644" });
 
-/** Shape of the schema, keyed by environment variable name. */
-export const envSchema = z.object({
-  SURFACES_HOMESERVER_URL: httpUrl("https://matrix.example.org"),
-  SURFACES_BOT_USER_ID: matrixUserId(),
-  SURFACES_ACCESS_TOKEN: z.string().optional(),
-  SURFACES_PASSWORD: z.string().optional(),
-  SURFACES_DEVICE_ID: z.string().optional(),
-  SURFACES_DATA_DIR: z.string().default("./data"),
-  SURFACES_REGISTRY_PATH: z.string().default("config/matrix-agents.yaml"),
-  SURFACES_AGENTS_ROOT: absolutePath("/agents").default("/agents"),
-  SURFACES_LOG_LEVEL: z
-    .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` })
-    .default("info"),
-  SURFACES_TURN_IDLE_TIMEOUT_MS: wholeNumber(1).default(120_000),
-  SURFACES_EDIT_INTERVAL_MS: wholeNumber(1).default(1_000),
-  SURFACES_AGENT_CONNECT_GRACE_MS: wholeNumber(1).default(5_000),
-  SURFACES_AGENT_WAIT_MS: wholeNumber(0).default(180_000),
-  SURFACES_CONFIRM_TIMEOUT_MS: wholeNumber(1).default(300_000),
-  SURFACES_HTTP_ADDR: httpAddr.default({ host: "127.0.0.1", port: 9464 }),
-  SURFACES_MAX_FILE_BYTES: wholeNumber(1).optional(),
+/**
+ * Every setting, once: keyed by its name in code (the AppConfig key), with
+ * its validation, default and final form. The environment variable is the
+ * key in SCREAMING_SNAKE_CASE behind `SURFACES_` (envName), so neither the
+ * config type nor the variable list is written out anywhere else.
+ */
+export const configSchema = z.object({
+  homeserverUrl: httpUrl("https://matrix.example.org").transform((u) => u.replace(/\/+$/, "")),
+  botUserId: matrixUserId().transform(asUserId),
+  /** Secret. Exactly one of accessToken / password is set. */
+  accessToken: z.string().optional(),
+  /** Secret. Used for a password login; the token it yields is kept in the store. */
+  password: z.string().optional(),
+  /** Otherwise the device id from the first password login is kept in the store. */
+  deviceId: z.string().optional(),
+  /** Absolute (resolved against the working directory). */
+  dataDir: z.string().default("./data").transform((p) => path.resolve(p)),
+  /** Absolute (resolved against the working directory). */
+  registryPath: z.string().default("config/matrix-agents.yaml").transform((p) => path.resolve(p)),
+  agentsRoot: absolutePath("/agents").default("/agents"),
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  turnIdleTimeoutMs: wholeNumber(1).default(120_000),
+  editIntervalMs: wholeNumber(1).default(1_000),
+  agentConnectGraceMs: wholeNumber(1).default(5_000),
+  /** How long a message waits for an unreachable agent to come back (0: not at all). */
+  agentWaitMs: wholeNumber(0).default(180_000),
+  /** An unanswered `!yes`/`!no` question (and an agent's `confirm`) counts as no after this. */
+  confirmTimeoutMs: wholeNumber(1).default(300_000),
+  /** null when SURFACES_HTTP_ADDR=off. */
+  httpAddr: httpAddr.default({ host: "127.0.0.1", port: 9464 }),
+  /** Unset: use the homeserver's upload limit, learned at runtime. */
+  maxFileBytes: wholeNumber(1).optional(),
   // uid/gid 0 (root) is a legitimate owner, so these allow 0.
-  SURFACES_FILE_UID: wholeNumber(0).optional(),
-  SURFACES_FILE_GID: wholeNumber(0).optional(),
-  SURFACES_FILE_MODE: fileMode.default(0o644),
-  SURFACES_ENCRYPT_ROOMS: z
+  fileUid: wholeNumber(0).optional(),
+  fileGid: wholeNumber(0).optional(),
+  /** Numeric mode (parsed from octal), default 0o644. */
+  fileMode: fileMode.default(0o644),
+  /** Free space the inbox writer leaves on the agents volume; 0 = no check. */
+  minFreeBytes: wholeNumber(0).default(512 * 1024 * 1024),
+  /** Bytes of a user's files kept in agent inboxes; 0 = no quota. */
+  userQuotaBytes: wholeNumber(0).default(2 * 1024 * 1024 * 1024),
+  /** Chat rooms the bot creates get `m.room.encryption`. */
+  encryptRooms: z
     .enum(["true", "false"], { error: 'must be "true" or "false"' })
     .default("true")
     .transform((v) => v === "true"),
-  SURFACES_DECRYPT_GRACE_MS: wholeNumber(0).default(10_000),
-  SURFACES_RECOVERY_KEY: z.string().optional(),
+  /** How long an undecryptable message waits for its key before the owner is asked to resend. */
+  decryptGraceMs: wholeNumber(0).default(10_000),
+  /** Secret. Element-style recovery key opening secret storage and key backup. */
+  recoveryKey: z.string().optional(),
 });
 
-export type EnvVar = keyof typeof envSchema.shape;
-export const ENV_VARS = Object.keys(envSchema.shape) as EnvVar[];
+export type ConfigKey = keyof typeof configSchema.shape;
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
 
-/** Environment variable → AppConfig key (the name used in code and in error messages). */
-export const ENV_TO_KEY = {
-  SURFACES_HOMESERVER_URL: "homeserverUrl",
-  SURFACES_BOT_USER_ID: "botUserId",
-  SURFACES_ACCESS_TOKEN: "accessToken",
-  SURFACES_PASSWORD: "password",
-  SURFACES_DEVICE_ID: "deviceId",
-  SURFACES_DATA_DIR: "dataDir",
-  SURFACES_REGISTRY_PATH: "registryPath",
-  SURFACES_AGENTS_ROOT: "agentsRoot",
-  SURFACES_LOG_LEVEL: "logLevel",
-  SURFACES_TURN_IDLE_TIMEOUT_MS: "turnIdleTimeoutMs",
-  SURFACES_EDIT_INTERVAL_MS: "editIntervalMs",
-  SURFACES_AGENT_CONNECT_GRACE_MS: "agentConnectGraceMs",
-  SURFACES_AGENT_WAIT_MS: "agentWaitMs",
-  SURFACES_CONFIRM_TIMEOUT_MS: "confirmTimeoutMs",
-  SURFACES_HTTP_ADDR: "httpAddr",
-  SURFACES_MAX_FILE_BYTES: "maxFileBytes",
-  SURFACES_FILE_UID: "fileUid",
-  SURFACES_FILE_GID: "fileGid",
-  SURFACES_FILE_MODE: "fileMode",
-  SURFACES_ENCRYPT_ROOMS: "encryptRooms",
-  SURFACES_DECRYPT_GRACE_MS: "decryptGraceMs",
-  SURFACES_RECOVERY_KEY: "recoveryKey",
-} as const satisfies Record<EnvVar, string>;
+/** `turnIdleTimeoutMs` → `SURFACES_TURN_IDLE_TIMEOUT_MS`. */
+export const envName = (key: string): string => `SURFACES_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+
+export type EnvVar = `SURFACES_${string}`;
+export const ENV_VARS = CONFIG_KEYS.map(envName) as EnvVar[];

@@ -80,7 +80,7 @@ export interface AgentPort {
   /** The surface will never use `chatId` again. Fire and forget; never throws. */
   chatClosed(agentId: AgentId, chatId: ChatId, reason: "cleared" | "archived"): void;
   /** Registers the handler for agent-initiated `notify` frames. */
-  onNotify(handler: (agentId: AgentId, chatId: ChatId, text: string) => void): void;
+  onNotify(handler: (agentId: AgentId, chatId: ChatId, text: string, notifyId?: string) => void): void;
   status(agentId: AgentId): AgentStatus;
   /** Replaces the set of agents (registry hot reload): connects new ones, closes removed ones. */
   setAgents(agents: ReadonlyMap<AgentId, AgentEndpoint>): void;

@@ -46,6 +46,8 @@ export interface ChatPort {
   setTyping(roomId: RoomId, on: boolean): void;
   /** Joins, says `text`, leaves. Used to turn away strangers. May reject. */
   refuseInvite(roomId: RoomId, text: string): Promise<void>;
+  /** Declines an invite without joining (the room's content never reaches the bot). May reject. */
+  rejectInvite(roomId: RoomId): Promise<void>;
   /** Joins a room the bot was invited to. May reject. */
   acceptInvite(roomId: RoomId): Promise<void>;
   /** Creates the user's Space (invites the user). May reject; never retried blindly. */
@@ -81,6 +83,9 @@ export interface OutgoingFile {
 /** Why a file could not be taken in or sent; each has its own notice in strings.ts. */
 export type FileRefusal =
   | { reason: "too_large"; limitBytes: number }
+  // Inbound only: the user's quota (SURFACES_USER_QUOTA_BYTES) or the free-space floor (SURFACES_MIN_FREE_BYTES).
+  | { reason: "quota"; limitBytes: number }
+  | { reason: "disk_full" }
   | { reason: "outside" | "too_long" | "invalid" | "missing" | "directory" | "not_file" | "empty" | "failed" };
 
 /**
@@ -90,11 +95,16 @@ export type FileRefusal =
  * failure is a refusal (already logged).
  */
 export interface MediaPort {
-  /** Copies the user's files into the agent's inbox for `chatId`, all or none. */
+  /**
+   * Copies the user's files into the agent's inbox for `chatId`, all or none,
+   * counted against `userId`'s quota. Media already written for this chat is
+   * not copied again: the attachment names the file already there.
+   */
   fetchToWorkspace(
     agentId: AgentId,
     chatId: ChatId,
     files: readonly IncomingFile[],
+    userId: UserId,
   ): Promise<{ ok: true; attachments: Attachment[] } | ({ ok: false; name: string } & FileRefusal)>;
   /** Uploads a workspace file and posts it in the room. */
   sendFile(roomId: RoomId, agentId: AgentId, file: OutgoingFile, key: string): Promise<{ ok: true; eventId: EventId } | ({ ok: false } & FileRefusal)>;

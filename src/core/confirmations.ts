@@ -16,6 +16,8 @@ export interface ConfirmationsDeps {
   /** An unanswered question counts as "no" after this (default 5 minutes). */
   timeoutMs: number;
   now?: () => number;
+  /** Runs an expiry as an item of the room's loop (default: at once). */
+  inRoom?(roomId: RoomId, task: () => Promise<void>): Promise<void>;
 }
 
 const VARIATION_SELECTORS = /[\ufe0e\ufe0f]/gu;
@@ -33,11 +35,15 @@ export const isStopReaction = (key: string): boolean => key.replace(VARIATION_SE
 
 /**
  * The questions the owner answers with `!yes` / `!no` or ✅ / ❌: a `!clear`,
- * an `!archive`, or an agent's `confirm`. One per room (a new one replaces
- * the old); kept in the store and timed out here, where silence means no.
+ * an `!archive`, or an agent's `confirm`. One per room, and a question never
+ * replaces another: a second `!clear`/`!archive` is refused with a notice, a
+ * second agent `confirm` is answered no at once and the user told why. Kept
+ * in the store and timed out here, where silence means no.
  */
 export class Confirmations {
   private readonly timers = new Map<RoomId, NodeJS.Timeout>();
+  /** Agent prompts by room, so `!yes` can say what it approved (agent questions die with a restart anyway). */
+  private readonly prompts = new Map<RoomId, string>();
   private readonly now: () => number;
 
   constructor(private readonly deps: ConfirmationsDeps) {
@@ -50,6 +56,8 @@ export class Confirmations {
 
   /** `!clear` / `!archive`: asks before doing anything. */
   async askRoomChange(kind: "clear" | "archive", roomId: RoomId, key: string): Promise<void> {
+    const open = this.openQuestion(roomId);
+    if (open) return void (await this.deps.chat.sendNotice(roomId, strings.questionAlreadyOpen(open), key));
     const ms = this.deps.timeoutMs;
     const text = kind === "clear" ? strings.confirmClear(ms) : strings.confirmArchive(ms);
     const promptEventId = await this.deps.chat.sendNotice(roomId, text, key);
@@ -58,8 +66,15 @@ export class Confirmations {
 
   /** An agent's `confirm` frame: the owner is asked; the turn waits for the answer. */
   async askAgent(turn: ActiveTurn, confirmId: string, prompt: string): Promise<void> {
-    const ms = this.deps.timeoutMs;
     const key = `t.${turn.turnId}.confirm.${confirmId}`;
+    const open = this.openQuestion(turn.roomId);
+    if (open) {
+      this.deps.logger.info({ room_id: turn.roomId, turn: turn.turnId, confirm_id: confirmId }, "agent question declined: another is open");
+      this.deps.agents.confirmResult(turn.agentId, turn.turnId, confirmId, false);
+      await this.deps.chat.sendNotice(turn.roomId, strings.agentQuestionDeclined(turn.agentId, prompt, open), key);
+      return;
+    }
+    const ms = this.deps.timeoutMs;
     const promptEventId = await this.deps.chat.sendText(turn.roomId, strings.agentAsks(turn.agentId, prompt, ms), key);
     this.put({
       roomId: turn.roomId,
@@ -70,11 +85,14 @@ export class Confirmations {
       promptEventId,
       expiresAt: this.now() + ms,
     });
+    this.prompts.set(turn.roomId, prompt);
   }
 
   /** `!yes` / `!no` in the room. */
   async answer(roomId: RoomId, approved: boolean, key: string): Promise<void> {
     this.clearTimer(roomId);
+    const prompt = this.prompts.get(roomId);
+    this.prompts.delete(roomId);
     const question = this.deps.store.pending.take(roomId, this.now());
     if (!question) {
       await this.deps.chat.sendNotice(roomId, strings.nothingPending, key);
@@ -84,7 +102,7 @@ export class Confirmations {
     switch (question.kind) {
       case "confirm":
         this.tellAgent(question, approved);
-        await this.deps.chat.sendNotice(roomId, approved ? strings.confirmApproved : strings.confirmRefused, key);
+        await this.deps.chat.sendNotice(roomId, approved ? strings.confirmApproved(prompt) : strings.confirmRefused, key);
         return;
       case "clear":
       case "archive":
@@ -110,6 +128,7 @@ export class Confirmations {
     const question = this.deps.store.pending.get(turn.roomId);
     if (question?.kind === "confirm" && question.turnId === turn.turnId) {
       this.deps.store.pending.delete(turn.roomId);
+      this.prompts.delete(turn.roomId);
       this.clearTimer(turn.roomId);
     }
   }
@@ -128,7 +147,7 @@ export class Confirmations {
           .catch((err: unknown) => this.deps.logger.error({ err, room_id: question.roomId }, "could not announce a dropped question"));
         continue;
       }
-      const timer = setTimeout(() => void this.expire(question), Math.max(0, question.expiresAt - this.now()));
+      const timer = setTimeout(() => void this.expireInRoom(question), Math.max(0, question.expiresAt - this.now()));
       timer.unref();
       this.timers.set(question.roomId, timer);
     }
@@ -140,15 +159,24 @@ export class Confirmations {
     this.timers.clear();
   }
 
+  /** What the room's live question is about, or null when none is open. */
+  private openQuestion(roomId: RoomId): string | null {
+    const open = this.deps.store.pending.get(roomId, this.now());
+    return open ? strings.questionSubject(open.kind, this.prompts.get(roomId)) : null;
+  }
+
   private put(question: PendingQuestion): void {
-    const previous = this.deps.store.pending.take(question.roomId, this.now());
-    // A replaced agent question must not leave its turn waiting.
-    if (previous?.kind === "confirm") this.tellAgent(previous, false);
+    // Callers checked openQuestion(); an expired leftover may still be replaced.
+    this.deps.store.pending.delete(question.roomId);
     this.deps.store.pending.set(question);
     this.clearTimer(question.roomId);
-    const timer = setTimeout(() => void this.expire(question), this.deps.timeoutMs);
+    const timer = setTimeout(() => void this.expireInRoom(question), this.deps.timeoutMs);
     timer.unref();
     this.timers.set(question.roomId, timer);
+  }
+
+  private expireInRoom(question: PendingQuestion): Promise<void> {
+    return this.deps.inRoom ? this.deps.inRoom(question.roomId, () => this.expire(question)) : this.expire(question);
   }
 
   private async expire(question: PendingQuestion): Promise<void> {
@@ -156,6 +184,7 @@ export class Confirmations {
     const current = this.deps.store.pending.get(question.roomId);
     if (!current || current.promptEventId !== question.promptEventId) return;
     this.deps.store.pending.delete(question.roomId);
+    this.prompts.delete(question.roomId);
     this.deps.logger.info({ room_id: question.roomId, kind: question.kind }, "question expired; taken as no");
     if (question.kind === "confirm") this.tellAgent(question, false);
     await this.deps.chat

@@ -5,13 +5,12 @@ import type { CoreStore, RoomRecord } from "./core-store.js";
 import type { AgentId, ChatId, RoomId, UserId } from "./ids.js";
 import type { IncomingEvent } from "./incoming.js";
 import { prepareFiles } from "./file-flow.js";
-import { KeyedQueue } from "./keyed-queue.js";
+import { RoomLoop, roomKey } from "./room-loop.js";
 import { decide, type Action, type RoomContext } from "./routing.js";
 import { strings } from "./strings.js";
 import { TurnRunner } from "./turn-runner.js";
 import { spaceNameFor, welcomeUser } from "./onboarding.js";
-import { CommandHandler, URGENT_COMMANDS } from "./commands/handler.js";
-import { parseCommand } from "./commands/parse.js";
+import { CommandHandler } from "./commands/handler.js";
 import { Confirmations } from "./confirmations.js";
 
 export interface DispatcherDeps {
@@ -32,18 +31,31 @@ export interface DispatcherDeps {
   editIntervalMs?: number;
   /** Files both ways; without it, messages' files are not delivered. */
   media?: MediaPort;
+  /** Whether any registry user lives on `server`; strangers from other servers are not answered. Default: all. */
+  serverHostsUsers?(server: string): boolean;
+  now?: () => number;
 }
+
+/** `perform` handed the event to a turn, which settles it in the ledger. */
+const DEFERRED = Symbol("deferred");
+
+/** A stranger who invites the bot again within this time is rejected without a word. */
+export const STRANGER_REPLY_INTERVAL_MS = 60 * 60_000;
+/** Bound on the strangers remembered for that (oldest forgotten first). */
+const STRANGERS_REMEMBERED = 10_000;
 
 /**
  * The one place where actions meet I/O: each event is routed by the pure
- * `decide`, performed here, and every failure is caught, logged once and told
- * to the user once.
+ * `decide`, performed here as an item of its room's loop (room-loop.ts), and
+ * every failure is caught, logged once and told to the user once.
  */
 export class Dispatcher {
-  readonly queue = new KeyedQueue();
+  readonly loop = new RoomLoop();
   readonly turns: TurnRunner;
   readonly confirmations: Confirmations;
   private readonly commands: CommandHandler;
+  /** Stranger → when they were last answered (insertion-ordered, bounded). */
+  private readonly strangersTold = new Map<UserId, number>();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.turns = new TurnRunner({
@@ -55,55 +67,70 @@ export class Dispatcher {
       ...(deps.media ? { media: deps.media } : {}),
       onForwarded: (eventId, turnId) => deps.store.inbox.setStatus(eventId, "forwarded", turnId),
       onConfirm: (turn, confirmId, prompt) => this.confirmations.askAgent(turn, confirmId, prompt),
+      inRoom: (roomId, task) => this.loop.inRoom(roomId, task),
       onTurnEnded: (turn) => this.confirmations.turnEnded(turn),
     });
     const confirmTimeoutMs = deps.confirmTimeoutMs ?? 5 * 60_000;
-    this.confirmations = new Confirmations({ ...deps, timeoutMs: confirmTimeoutMs });
+    this.confirmations = new Confirmations({ ...deps, timeoutMs: confirmTimeoutMs, inRoom: (roomId, task) => this.loop.inRoom(roomId, task) });
     const limits = { editIntervalMs: deps.editIntervalMs ?? 1000, idleTimeoutMs: deps.idleTimeoutMs, confirmTimeoutMs };
     this.commands = new CommandHandler({ ...deps, turns: this.turns, limits }, this.confirmations);
   }
 
-  /** Queues an event; resolves when it has been handled (never rejects). */
+  /**
+   * Queues an event as its room's next item; resolves when it has been
+   * handled (a message's turn may still be running then). Never rejects.
+   * Invites are serialised per user so two quick invites cannot build two Spaces.
+   */
   enqueue(event: IncomingEvent): Promise<void> {
-    // Invites are serialised per user so two quick invites cannot build two Spaces.
-    // Answers to questions and stops skip the room's queue: the turn they are
-    // about may be the task running in it, waiting for exactly this answer.
-    const key =
-      event.kind === "invite" ? `user:${event.sender}` : isUrgent(event) ? `urgent:${event.roomId}` : `room:${event.roomId}`;
-    return this.queue.run(key, () => this.handle(event));
+    const key = event.kind === "invite" ? `user:${event.sender}` : roomKey(event.roomId);
+    return this.loop.run(key, () => this.handle(event));
   }
 
   private async handle(event: IncomingEvent): Promise<void> {
     const log = this.deps.logger.child({ room_id: event.roomId, event_id: event.eventId, sender: event.sender });
     const room = this.deps.store.rooms.get(event.roomId);
+    const senderAllowed = this.deps.agentsFor(event.sender).length > 0;
     const action = decide(event, {
       botUserId: this.deps.botUserId,
-      senderAllowed: this.deps.agentsFor(event.sender).length > 0,
+      senderAllowed,
       room: contextOf(room),
+      strangerMayBeTold: event.kind === "invite" && !senderAllowed && this.mayTellStranger(event.sender),
     });
     log.debug({ action: action.type }, "routed");
+    let deferred = false;
     try {
-      await this.perform(action, event, room, log);
+      deferred = (await this.perform(action, event, room, log)) === DEFERRED;
     } catch (err) {
-      log.error({ err, action: action.type }, "handling failed");
-      if (event.kind === "message") {
-        await this.deps.chat
-          .sendNotice(event.roomId, strings.internalError, `err.${event.eventId}`)
-          .catch((e: unknown) => log.error({ err: e }, "could not tell the user about the failure"));
-      }
+      await this.failed(event, err, log, action.type);
     } finally {
-      this.deps.store.inbox.setStatus(event.eventId, action.type === "ignore" ? "ignored" : "done");
+      // A message handed to a turn is finished by the turn (the crash-safety ledger).
+      if (!deferred) this.deps.store.inbox.setStatus(event.eventId, action.type === "ignore" ? "ignored" : "done");
     }
   }
 
-  private async perform(action: Action, event: IncomingEvent, room: RoomRecord | undefined, log: Logger): Promise<void> {
+  /** The error boundary: logged once, and a message's sender told once. */
+  private async failed(event: IncomingEvent, err: unknown, log: Logger, what: string): Promise<void> {
+    log.error({ err, action: what }, "handling failed");
+    if (event.kind !== "message") return;
+    await this.deps.chat
+      .sendNotice(event.roomId, strings.internalError, `err.${event.eventId}`)
+      .catch((e: unknown) => log.error({ err: e }, "could not tell the user about the failure"));
+  }
+
+  private async perform(action: Action, event: IncomingEvent, room: RoomRecord | undefined, log: Logger): Promise<void | typeof DEFERRED> {
     const { chat } = this.deps;
     switch (action.type) {
       case "ignore":
         log.debug({ reason: action.reason }, "ignored");
         return;
       case "refuse-invite":
+        if (!action.tell) {
+          log.info("invite from a stranger of another server, or one answered lately; rejected without joining");
+          await chat.rejectInvite(event.roomId);
+          return;
+        }
         log.info("invite from a user not in the registry; refusing");
+        this.rememberStranger(event.sender);
         await chat.refuseInvite(event.roomId, strings.strangerInvite);
         return;
       case "accept-invite":
@@ -130,7 +157,11 @@ export class Dispatcher {
     }
   }
 
-  private async forward(event: IncomingEvent, room: RoomRecord | undefined, log: Logger): Promise<void> {
+  /**
+   * A message for the room's agent: waits if a turn is running, else starts
+   * one beside the loop. Returns DEFERRED: the turn settles the ledger.
+   */
+  private async forward(event: IncomingEvent, room: RoomRecord | undefined, log: Logger): Promise<void | typeof DEFERRED> {
     if (event.kind !== "message" || !room?.agentId || !room.chatId) return;
     // A binding names its agent; the registry decides whether the owner may
     // still use it (a look-alike binding cannot borrow someone else's agent).
@@ -139,23 +170,74 @@ export class Dispatcher {
       await this.deps.chat.sendNotice(event.roomId, strings.agentNotInRegistry(room.agentId), `gone.${event.eventId}`);
       return;
     }
-    const { agentId, chatId } = room;
-    const input = { roomId: event.roomId, agentId, chatId, text: event.text, files: event.files, key: `in.${event.eventId}` };
-    const prepared = await prepareFiles(this.deps.media, this.deps.chat, input, log);
-    if (!prepared) return; // the user was told why
-    await this.turns.run({
-      roomId: event.roomId,
-      eventId: event.eventId,
-      agentId,
-      chatId,
-      user: { id: event.sender, ...(event.senderName ? { displayName: event.senderName } : {}) },
-      ...prepared,
-    });
+    if (this.loop.isBusy(event.roomId)) {
+      log.info("a turn is running; the message waits for it");
+      this.loop.park(event.roomId, event);
+      return DEFERRED;
+    }
+    this.loop.startTurn(event.roomId, () => this.runTurn(event, room, log), (next) => this.handle(next));
+    return DEFERRED;
   }
 
-  /** One targeted recovery attempt for a room the cache does not know. */
+  /** Fetches the message's files, then runs the turn under the room's chat id as it is *then*. */
+  private async runTurn(event: Extract<IncomingEvent, { kind: "message" }>, room: RoomRecord, log: Logger): Promise<void> {
+    try {
+      const { agentId } = room;
+      if (!agentId || !room.chatId) return;
+      const input = { roomId: event.roomId, agentId, chatId: room.chatId, userId: event.sender, text: event.text, files: event.files, key: `in.${event.eventId}` };
+      const prepared = await prepareFiles(this.deps.media, this.deps.chat, input, log);
+      if (!prepared) return; // the user was told why
+      // A `!clear` approved while the files downloaded has rotated the chat id
+      // (and closed the old one): read the binding again, in the room's order.
+      const current = await this.loop.inRoom(event.roomId, () => this.deps.store.rooms.get(event.roomId));
+      if (!current?.chatId || current.archived || current.agentId !== agentId) {
+        log.info("the room changed while the message's files arrived; not forwarded");
+        await this.deps.chat.sendNotice(event.roomId, strings.roomChangedMeanwhile, `moved.${event.eventId}`);
+        return;
+      }
+      await this.turns.run({
+        roomId: event.roomId,
+        eventId: event.eventId,
+        agentId,
+        chatId: current.chatId,
+        user: { id: event.sender, ...(event.senderName ? { displayName: event.senderName } : {}) },
+        ...prepared,
+      });
+    } catch (err) {
+      await this.failed(event, err, log, "forward");
+    } finally {
+      this.deps.store.inbox.setStatus(event.eventId, "done");
+    }
+  }
+
+  /** A stranger gets the sentence only from a server with registry users, and once per interval. */
+  private mayTellStranger(user: UserId): boolean {
+    if (this.deps.serverHostsUsers && !this.deps.serverHostsUsers(serverOf(user))) return false;
+    const last = this.strangersTold.get(user);
+    return last === undefined || this.now() - last >= STRANGER_REPLY_INTERVAL_MS;
+  }
+
+  private rememberStranger(user: UserId): void {
+    this.strangersTold.delete(user);
+    this.strangersTold.set(user, this.now());
+    if (this.strangersTold.size > STRANGERS_REMEMBERED) {
+      const oldest = this.strangersTold.keys().next().value;
+      if (oldest !== undefined) this.strangersTold.delete(oldest);
+    }
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /**
+   * One targeted recovery attempt for a room the cache does not know. The
+   * user's lobby (the room they invited the bot to) is never a chat room, and
+   * the chat port trusts only a binding the bot wrote in a room it created.
+   */
   private async recover(event: IncomingEvent, log: Logger): Promise<void> {
-    const binding = await this.deps.chat.readBinding(event.roomId);
+    const user = this.deps.store.users.get(event.sender);
+    const binding = user?.lobbyRoomId === event.roomId ? null : await this.deps.chat.readBinding(event.roomId);
     if (binding && binding.owner === event.sender) {
       log.info("room recovered from its state event");
       this.deps.store.rooms.upsert({
@@ -170,17 +252,39 @@ export class Dispatcher {
       });
       return this.handle(event);
     }
-    const hasSpace = this.deps.store.users.get(event.sender)?.spaceId;
-    const text = hasSpace ? strings.lobbyPointer(spaceNameFor(event.sender)) : strings.roomUnknown;
+    const text = user?.spaceId ? strings.lobbyPointer(spaceNameFor(event.sender)) : strings.roomUnknown;
     await this.deps.chat.sendNotice(event.roomId, text, `unknown.${event.eventId}`);
+  }
+
+  /**
+   * An agent's `notify`: posted in the room that holds `chatId`, only if that
+   * room is bound to this agent, still live, and its owner may still use the
+   * agent. `key` makes the send idempotent (the agent's notify id, or one
+   * made for this notify).
+   */
+  async notify(agentId: AgentId, chatId: ChatId, text: string, key: string): Promise<void> {
+    const log = this.deps.logger.child({ agent_id: agentId, chat_id: chatId });
+    const room = this.deps.store.rooms.byChatId(chatId);
+    if (!room || room.agentId !== agentId || room.archived || room.kind !== "chat") {
+      log.warn("notify for a chat no room of this agent holds; dropped");
+      return;
+    }
+    if (!this.deps.agentsFor(room.owner).includes(agentId)) {
+      log.warn({ room_id: room.roomId, owner: room.owner }, "notify for a room whose owner may no longer use the agent; dropped");
+      return;
+    }
+    await this.loop.inRoom(room.roomId, async () => {
+      try {
+        await this.deps.chat.sendText(room.roomId, text, key);
+      } catch (err) {
+        log.error({ err, room_id: room.roomId }, "could not deliver notify");
+      }
+    });
   }
 }
 
-function isUrgent(event: IncomingEvent): boolean {
-  if (event.kind === "reaction") return true;
-  if (event.kind !== "message") return false;
-  const command = parseCommand(event.text);
-  return command !== null && URGENT_COMMANDS.has(command.name);
+function serverOf(user: UserId): string {
+  return user.slice(user.indexOf(":") + 1);
 }
 
 function contextOf(room: RoomRecord | undefined): RoomContext {

@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import type { Attachment } from "./agent-port.js";
 import type { ChatPort, FileRefusal, MediaPort, OutgoingFile } from "./chat-port.js";
-import type { AgentId, ChatId, RoomId } from "./ids.js";
+import type { AgentId, ChatId, RoomId, UserId } from "./ids.js";
 import type { IncomingFile } from "./incoming.js";
 import { strings } from "./strings.js";
 
@@ -16,7 +16,7 @@ import { strings } from "./strings.js";
 export async function prepareFiles(
   media: MediaPort | undefined,
   chat: ChatPort,
-  input: { roomId: RoomId; agentId: AgentId; chatId: ChatId; text: string; files: readonly IncomingFile[]; key: string },
+  input: { roomId: RoomId; agentId: AgentId; chatId: ChatId; userId: UserId; text: string; files: readonly IncomingFile[]; key: string },
   log: Logger,
 ): Promise<{ text: string; attachments: Attachment[] } | null> {
   if (input.files.length === 0) return { text: input.text, attachments: [] };
@@ -25,12 +25,23 @@ export async function prepareFiles(
     log.warn("message has files but no media port is wired; forwarding the text only");
     return { text, attachments: [] };
   }
-  const result = await media.fetchToWorkspace(input.agentId, input.chatId, input.files);
+  const result = await media.fetchToWorkspace(input.agentId, input.chatId, input.files, input.userId);
   if (result.ok) return { text, attachments: result.attachments };
-  const notice =
-    result.reason === "too_large" ? strings.fileTooLargeIn(shown(result.name), result.limitBytes) : strings.fileFetchFailed(shown(result.name));
-  await chat.sendNotice(input.roomId, notice, `${input.key}.file-refused`);
+  await chat.sendNotice(input.roomId, inboundRefusalNotice(result.name, result), `${input.key}.file-refused`);
   return null;
+}
+
+function inboundRefusalNotice(name: string, r: FileRefusal): string {
+  switch (r.reason) {
+    case "too_large":
+      return strings.fileTooLargeIn(shown(name), r.limitBytes);
+    case "quota":
+      return strings.fileQuotaExceeded(shown(name), r.limitBytes);
+    case "disk_full":
+      return strings.fileDiskFull(shown(name));
+    default:
+      return strings.fileFetchFailed(shown(name));
+  }
 }
 
 /** Sends one agent file; a refusal becomes a notice. Never throws. */
@@ -73,6 +84,8 @@ export function refusalNotice(rawPath: string, r: FileRefusal): string {
     case "empty":
       return strings.fileEmpty(p);
     case "failed":
+    case "quota": // inbound only; never from sendFile
+    case "disk_full":
       return strings.fileSendFailed(p);
   }
 }

@@ -13,11 +13,17 @@ export interface RoutingFacts {
   botUserId: UserId;
   senderAllowed: boolean;
   room: RoomContext;
+  /**
+   * For an invite from a stranger: whether they get the one-sentence answer
+   * (their server hosts registry users and they were not answered lately).
+   * Otherwise the invite is rejected without joining. Default false.
+   */
+  strangerMayBeTold?: boolean;
 }
 
 export type Action =
   | { type: "ignore"; reason: string }
-  | { type: "refuse-invite" }
+  | { type: "refuse-invite"; tell: boolean }
   | { type: "accept-invite" }
   | { type: "encrypted-notice" }
   | { type: "command"; command: ParsedCommand }
@@ -34,7 +40,7 @@ export function decide(event: IncomingEvent, facts: RoutingFacts): Action {
   if (event.sender === facts.botUserId) return { type: "ignore", reason: "own event" };
 
   if (event.kind === "invite") {
-    return facts.senderAllowed ? { type: "accept-invite" } : { type: "refuse-invite" };
+    return facts.senderAllowed ? { type: "accept-invite" } : { type: "refuse-invite", tell: facts.strangerMayBeTold === true };
   }
   if (!facts.senderAllowed) return { type: "ignore", reason: "sender not in registry" };
 

@@ -32,6 +32,7 @@ export const strings = {
   roomArchived: "This chat is archived; I no longer forward messages from it. Use `!new` to start a new one.",
   unknownCommand: (name: string) => `Unknown command \`!${name}\`. Type \`!help\` for the list.`,
   internalError: "⚠️ Something went wrong on my side while handling that. It has been logged.",
+  roomChangedMeanwhile: "⚠️ This room was archived or changed while your files arrived, so I didn't pass that message on.",
   turnInterrupted: "⚠️ I was restarted while answering your previous message; that answer was cut short.",
 
   // Commands (src/core/commands/).
@@ -94,9 +95,20 @@ export const strings = {
   nothingPending: "There is no question waiting for an answer here.",
   cleared: (chatId: string) => `Done — this room starts a fresh conversation (\`${chatId}\`).`,
   archived: "Archived. This room has left your Space and I no longer answer here.",
-  confirmApproved: "✅ Approved.",
+  confirmApproved: (prompt: string | undefined) => (prompt ? `✅ Approved: ${oneLine(prompt)}` : "✅ Approved."),
   confirmRefused: "❌ Refused.",
   cancelled: "Cancelled; nothing changed.",
+  /** What an open question is about, for notices that name it. */
+  questionSubject: (kind: "clear" | "archive" | "confirm", prompt?: string) =>
+    kind === "clear"
+      ? "starting this room afresh (`!clear`)"
+      : kind === "archive"
+        ? "archiving this room (`!archive`)"
+        : `the agent's question “${oneLine(prompt ?? "")}”`,
+  questionAlreadyOpen: (subject: string) =>
+    `There is already a question waiting for your answer here: ${subject}. Answer it with \`!yes\` / \`!no\` first; nothing else changed.`,
+  agentQuestionDeclined: (agentId: string, prompt: string, subject: string) =>
+    `❓ **${agentId}** asked: ${oneLine(prompt)}\n\nI answered no for you, because ${subject} is still waiting for your answer. The agent may ask again.`,
   questionDroppedByRestart:
     "⌛ I was restarted while the agent waited for your answer; that request no longer applies.",
   questionExpired: (kind: "clear" | "archive" | "confirm") =>
@@ -106,6 +118,10 @@ export const strings = {
     names.length === 1 ? `(sent a file: ${names[0]})` : `(sent files: ${names.join(", ")})`,
   fileTooLargeIn: (name: string, limit: number) =>
     `⚠️ **${name}** is larger than the ${formatBytes(limit)} limit, so I didn't pass it on. Nothing was delivered.`,
+  fileQuotaExceeded: (name: string, quota: number) =>
+    `⚠️ I didn't pass on **${name}**: your files already kept for the agents would go over your ${formatBytes(quota)} quota. Nothing was delivered. Ask the agent to delete files it no longer needs, or ask the operator for more room.`,
+  fileDiskFull: (name: string) =>
+    `⚠️ I didn't pass on **${name}**: the agents' disk is almost full. Nothing was delivered. Please tell the operator.`,
   fileFetchFailed: (name: string) => `⚠️ I couldn't receive **${name}**, so your message was not delivered. Please try again.`,
   fileOutside: (p: string) => `⚠️ The agent asked to send \`${p}\`, which is outside its workspace, so I refused.`,
   filePathTooLong: "⚠️ The agent asked to send a file with an overlong path, so I refused.",
@@ -120,6 +136,12 @@ export const strings = {
 } as const;
 
 /** "50 MiB", "1.5 KiB", "12 bytes": limits in notices. */
+/** A prompt quoted inside a sentence: one line, bounded. */
+function oneLine(text: string, max = 200): string {
+  const flat = text.replace(/\s+/gu, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
 export function formatBytes(n: number): string {
   const units = ["bytes", "KiB", "MiB", "GiB"];
   let v = n;

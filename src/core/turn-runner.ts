@@ -49,6 +49,12 @@ export interface TurnRunnerDeps {
   onConfirm?(turn: ActiveTurn, confirmId: string, prompt: string): Promise<void>;
   /** Called once a turn is over, however it ended (drops a question it left open). */
   onTurnEnded?(turn: ActiveTurn): void;
+  /**
+   * Runs a happening of the turn that changes what the room shows (a
+   * question, a file) as an item of the room's loop, in order with the
+   * room's other items. Default: at once.
+   */
+  inRoom?(roomId: RoomId, task: () => Promise<void>): Promise<void>;
   /** Sends the agent's `file` frames; without it they are logged and dropped. */
   media?: MediaPort;
 }
@@ -198,15 +204,19 @@ export class TurnRunner {
         const sends = this.fileSends.get(turn.turnId) ?? { chain: Promise.resolve(), count: 0 };
         const key = `t.${turn.turnId}.file.${++sends.count}`;
         const { type: _type, ...file } = event;
-        sends.chain = sends.chain.then(() =>
-          sendAgentFile(this.deps.media, this.deps.chat, { roomId: turn.roomId, agentId: turn.agentId, file, key }, log),
-        );
+        const send = (): Promise<void> =>
+          sendAgentFile(this.deps.media, this.deps.chat, { roomId: turn.roomId, agentId: turn.agentId, file, key }, log);
+        sends.chain = sends.chain.then(() => this.inRoom(turn.roomId, send));
         this.fileSends.set(turn.turnId, sends);
         return;
       }
       case "confirm":
-        void this.deps.onConfirm?.(turn, event.confirmId, event.prompt).catch((err: unknown) => {
-          log.error({ err }, "could not ask for confirmation");
+        void this.inRoom(turn.roomId, async () => {
+          try {
+            await this.deps.onConfirm?.(turn, event.confirmId, event.prompt);
+          } catch (err) {
+            log.error({ err }, "could not ask for confirmation");
+          }
         });
         return;
       case "end":
@@ -216,6 +226,10 @@ export class TurnRunner {
         settle({ kind: "error", code: event.code, message: event.message });
         return;
     }
+  }
+
+  private inRoom(roomId: RoomId, task: () => Promise<void>): Promise<void> {
+    return this.deps.inRoom ? this.deps.inRoom(roomId, task) : task();
   }
 
   private noticeFor(result: { code: string; message: string }): string {

@@ -5,6 +5,7 @@
  */
 import { lstat, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
+import type { Logger } from "pino";
 
 const PART = /^\.(\d+)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.part$/;
 
@@ -33,5 +34,17 @@ async function isRealDir(p: string): Promise<boolean> {
     return (await lstat(p)).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/** Sweeps every workspace's inbox of unfinished downloads older than 10 minutes; logs, never throws. */
+export async function sweepInboxes(workspaces: Iterable<{ id: string; workspacePath: string }>, logger: Logger): Promise<void> {
+  for (const agent of workspaces) {
+    try {
+      const removed = await sweepPartials(agent.workspacePath, 10 * 60_000);
+      if (removed.length) logger.info({ agent_id: agent.id, removed }, "removed unfinished downloads from the inbox");
+    } catch (err) {
+      logger.warn({ err, agent_id: agent.id }, "could not sweep the agent's inbox");
+    }
   }
 }

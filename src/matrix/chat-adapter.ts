@@ -1,11 +1,14 @@
-import { MatrixError, type MatrixClient } from "matrix-js-sdk";
+import type { MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import type { BindingReader, ChatPort, ReplyStream, RoomBinding } from "../core/chat-port.js";
-import { asAgentId, asChatId, asRoomId, asUserId, type EventId, type RoomId, type UserId } from "../core/ids.js";
+import { asRoomId, asUserId, type EventId, type RoomId, type UserId } from "../core/ids.js";
 import { EditPacer } from "./edit-pacer.js";
 import { markdownContent } from "./message-content.js";
-import { BINDING_EVENT, chatRoomRequest, serverOf, spaceRequest, toContent, type BindingContent } from "./provisioning.js";
+import { trustedBinding, type StateLookup } from "./binding.js";
+import { BINDING_EVENT, chatRoomRequest, serverOf, spaceRequest, toContent } from "./provisioning.js";
+import { syncedState } from "./reconcile.js";
 import { MatrixReplyStream } from "./reply-stream.js";
+import { policies, retrying } from "./retry.js";
 import type { MatrixSender } from "./sender.js";
 import { TypingIndicator } from "./typing.js";
 
@@ -67,6 +70,11 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
     }
   }
 
+  async rejectInvite(roomId: RoomId): Promise<void> {
+    await this.rateLimited429(() => this.client.leave(roomId));
+    await this.client.forget(roomId).catch(() => undefined);
+  }
+
   async acceptInvite(roomId: RoomId): Promise<void> {
     await this.rateLimited429(() => this.client.joinRoom(roomId));
   }
@@ -118,11 +126,28 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
     }
   }
 
+  /**
+   * The room's binding if the bot created the room and wrote it (binding.ts).
+   * The synced state has whole events; a room the SDK does not hold yet is
+   * read over REST as whole events too, never as bare content.
+   */
   async readBinding(roomId: RoomId): Promise<RoomBinding | null> {
+    const log = this.logger.child({ room_id: roomId });
     try {
-      const content = (await this.client.getStateEvent(roomId, BINDING_EVENT, "")) as Partial<BindingContent>;
-      return bindingFromContent(content);
-    } catch {
+      const room = this.client.getRoom(roomId);
+      let lookup: StateLookup;
+      if (room?.currentState.getStateEvents("m.room.create", "")) {
+        lookup = syncedState(room);
+      } else {
+        const events = await this.rateLimited429(() => this.client.roomState(roomId));
+        lookup = (type) => events.find((e) => e.type === type && e.state_key === "");
+      }
+      const verdict = trustedBinding(lookup, this.botUserId);
+      if (verdict.ok) return verdict.binding;
+      if (verdict.reason !== "no binding") log.warn({ reason: verdict.reason }, "room binding not trusted");
+      return null;
+    } catch (err) {
+      log.debug({ err }, "room state not readable");
       return null;
     }
   }
@@ -137,28 +162,9 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
     return pacer;
   }
 
-  /** Retries requests that are not idempotent only on 429, where nothing was done. */
-  private async rateLimited429<T>(request: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await request();
-      } catch (err) {
-        if (!(err instanceof MatrixError && err.isRateLimitError()) || attempt >= 10) throw err;
-        await new Promise((r) => setTimeout(r, err.getRetryAfterMs() ?? 1000));
-      }
-    }
+  /** Requests that are not idempotent are retried only on 429, where nothing was done (the `once` policy). */
+  private rateLimited429<T>(request: () => Promise<T>): Promise<T> {
+    return retrying(policies.once, { logger: this.logger, what: "homeserver request" }, request);
   }
-}
 
-/** Validates a state event's content into a binding; null when it is not one of ours. */
-export function bindingFromContent(content: Partial<BindingContent> | undefined): RoomBinding | null {
-  if (!content || typeof content.owner !== "string" || (content.kind !== "space" && content.kind !== "chat")) return null;
-  return {
-    owner: asUserId(content.owner),
-    kind: content.kind,
-    agentId: typeof content.agent_id === "string" ? asAgentId(content.agent_id) : null,
-    chatId: typeof content.platform_chat_id === "string" ? asChatId(content.platform_chat_id) : null,
-    index: typeof content.index === "number" ? content.index : 0,
-    archived: content.archived === true,
-  };
 }

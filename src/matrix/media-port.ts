@@ -5,7 +5,6 @@
  * directions; only a file's first bytes are held, for type detection.
  */
 import { existsSync } from "node:fs";
-import { unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable, Transform } from "node:stream";
 import type { MatrixClient } from "matrix-js-sdk";
@@ -15,9 +14,10 @@ import type { FileMetrics } from "../observability/metrics.js";
 import { lookup } from "mime-types";
 import type { Attachment } from "../core/agent-port.js";
 import type { FileRefusal, MediaPort, OutgoingFile } from "../core/chat-port.js";
-import type { AgentId, ChatId, EventId, RoomId } from "../core/ids.js";
+import type { AgentId, ChatId, EventId, RoomId, UserId } from "../core/ids.js";
 import type { IncomingFile } from "../core/incoming.js";
-import { FileTooLargeError, writeToInbox, type Ownership } from "../files/inbox-writer.js";
+import { FileTooLargeError, removeFromInbox, writeToInbox, type Ownership } from "../files/inbox-writer.js";
+import { freeBytes, stillWritten, userUsage, type MediaLedger } from "../files/inbox-budget.js";
 import { safeName } from "../files/names.js";
 import { readHead, sniff, type Sniffed } from "../files/sniff.js";
 import { openWorkspaceFile } from "../files/workspace-file.js";
@@ -37,6 +37,14 @@ export interface MatrixMediaPortDeps {
   maxFileBytes?: number;
   /** Counts each file moved (metrics). */
   metrics?: FileMetrics;
+  /** What the bot wrote for whom (the store's media ledger): one copy per chat, the user quota. */
+  ledger?: MediaLedger;
+  /** SURFACES_USER_QUOTA_BYTES; 0 or unset = no quota. */
+  userQuotaBytes?: number;
+  /** SURFACES_MIN_FREE_BYTES; 0 or unset = no free-space check. */
+  minFreeBytes?: number;
+  /** Free bytes on the volume holding a directory; statfs unless a test needs a full disk. */
+  freeBytes?: (dir: string) => Promise<number>;
 }
 
 type FetchResult = Awaited<ReturnType<MediaPort["fetchToWorkspace"]>>;
@@ -53,13 +61,18 @@ export class MatrixMediaPort implements MediaPort {
     return this.deps.maxFileBytes ?? server;
   }
 
-  async fetchToWorkspace(agentId: AgentId, chatId: ChatId, files: readonly IncomingFile[]): Promise<FetchResult> {
+  async fetchToWorkspace(agentId: AgentId, chatId: ChatId, files: readonly IncomingFile[], userId: UserId): Promise<FetchResult> {
     const log = this.deps.logger.child({ agent_id: agentId, chat_id: chatId });
     const workspacePath = this.deps.workspaceOf(agentId);
+    const { ledger } = this.deps;
     const written: Attachment[] = [];
-    const absolutes: string[] = [];
+    const fresh: Array<{ absolute: string; source: string }> = [];
     const fail = async (name: string, refusal: FileRefusal): Promise<FetchResult> => {
-      await Promise.all(absolutes.map((p) => unlink(p).catch(() => undefined))); // all or none
+      // All or none: what this message wrote goes again (what an earlier one wrote stays).
+      for (const f of fresh) {
+        if (workspacePath) await removeFromInbox(workspacePath, f.absolute).catch(() => undefined);
+        ledger?.remove(agentId, chatId, f.source);
+      }
       return { ok: false, name, ...refusal };
     };
     if (!workspacePath) {
@@ -67,29 +80,78 @@ export class MatrixMediaPort implements MediaPort {
       return fail(files[0]?.name ?? "file", { reason: "failed" });
     }
     const limit = await this.limitBytes();
+    const quota = this.deps.userQuotaBytes ?? 0;
+    const floor = this.deps.minFreeBytes ?? 0;
     for (const file of files) {
-      if (file.size !== undefined && file.size > limit) {
-        log.info({ name: file.name, size: file.size, limit }, "user file over the limit; refused before download");
-        return fail(file.name, { reason: "too_large", limitBytes: limit });
-      }
+      const mime = file.mime ?? (lookup(file.name) || "application/octet-stream");
+      let capReason: "too_large" | "quota" | "disk_full" = "too_large";
       try {
+        // The same media again in this chat: the agent already has it; say where.
+        const known = ledger?.find(agentId, chatId, file.source);
+        if (known && (await stillWritten(known))) {
+          written.push({ path: known.relative, name: file.name, mime, size: known.size });
+          log.info({ path: known.relative, size: known.size }, "same media already in this chat's inbox; not copied again");
+          continue;
+        }
+        if (known) ledger?.remove(agentId, chatId, file.source);
+        if (file.size !== undefined && file.size > limit) {
+          log.info({ name: file.name, size: file.size, limit }, "user file over the limit; refused before download");
+          return fail(file.name, { reason: "too_large", limitBytes: limit });
+        }
+        // Quota left for this user (0 = none); the download is cut off when it runs past it.
+        const room = quota > 0 && ledger ? quota - (await userUsage(ledger, userId)) : Infinity;
+        if (room <= 0 || (file.size !== undefined && file.size > room)) {
+          log.info({ name: file.name, size: file.size, quota, user_id: userId }, "user file over the user's quota; refused");
+          return fail(file.name, { reason: "quota", limitBytes: quota });
+        }
+        // Bytes that may be written before the volume drops below the floor.
+        const headroom = floor > 0 ? (await (this.deps.freeBytes ?? freeBytes)(workspacePath)) - floor : Infinity;
+        if (headroom <= 0 || (file.size ?? 0) > headroom) {
+          log.warn({ name: file.name, size: file.size, headroom, floor }, "agents volume is low on space; user file refused");
+          return fail(file.name, { reason: "disk_full" });
+        }
         const { body, length } = await this.deps.http.download(file.source);
         if (length !== null && length > limit) {
           body.destroy();
           log.info({ name: file.name, size: length, limit }, "user file over the limit; refused");
           return fail(file.name, { reason: "too_large", limitBytes: limit });
         }
+        if (length !== null && length > room) {
+          body.destroy();
+          log.info({ name: file.name, size: length, quota, user_id: userId }, "user file over the user's quota; refused");
+          return fail(file.name, { reason: "quota", limitBytes: quota });
+        }
+        if (length !== null && length > headroom) {
+          body.destroy();
+          log.warn({ name: file.name, size: length, headroom, floor }, "agents volume is low on space; user file refused");
+          return fail(file.name, { reason: "disk_full" });
+        }
+        // The stream is cut at the lowest of the three caps; which one it was decides the notice.
+        const cap = Math.min(limit, room, headroom);
+        capReason = cap === limit ? "too_large" : cap === room ? "quota" : "disk_full";
         const keys = file.encryption;
-        const target = { workspacePath, chatId, name: file.name, maxBytes: limit, ...(keys && { decode: () => decryptStream(keys) }) };
+        const target = { workspacePath, chatId, name: file.name, maxBytes: cap, ...(keys && { decode: () => decryptStream(keys) }) };
         const out = await writeToInbox(body, target, this.deps.ownership);
-        absolutes.push(out.absolute);
-        const mime = file.mime ?? (lookup(file.name) || "application/octet-stream");
+        fresh.push({ absolute: out.absolute, source: file.source });
+        ledger?.record({
+          agentId,
+          chatId,
+          source: file.source,
+          userId,
+          path: out.absolute,
+          relative: out.relative,
+          size: out.size,
+          ino: out.ino,
+          writtenAt: Date.now(),
+        });
         written.push({ path: out.relative, name: file.name, mime, size: out.size });
         log.info({ path: out.relative, size: out.size }, "user file written to the inbox");
         this.deps.metrics?.fileRelayed("inbound", out.size);
       } catch (err) {
         if (err instanceof FileTooLargeError) {
-          log.info({ name: file.name, limit }, "user file over the limit while streaming; refused");
+          log.info({ name: file.name, limit: err.limitBytes, cap: capReason }, "user file over a limit while streaming; refused");
+          if (capReason === "quota") return fail(file.name, { reason: "quota", limitBytes: quota });
+          if (capReason === "disk_full") return fail(file.name, { reason: "disk_full" });
           return fail(file.name, { reason: "too_large", limitBytes: limit });
         }
         if (err instanceof AttachmentIntegrityError) log.warn({ name: file.name }, "encrypted user file failed its hash check; not delivered");
@@ -184,12 +246,13 @@ function through(source: Readable, transform: Transform): Transform {
 
 /** Wires the media port from the bot's configuration (app.ts). */
 export function createMediaPort(
-  config: Pick<AppConfig, "homeserverUrl" | "agentsRoot" | "fileMode" | "fileUid" | "fileGid" | "maxFileBytes">,
+  config: Pick<AppConfig, "homeserverUrl" | "agentsRoot" | "fileMode" | "fileUid" | "fileGid" | "maxFileBytes" | "minFreeBytes" | "userQuotaBytes">,
   client: MatrixClient,
   sender: MatrixSender,
   workspaceOf: (agentId: AgentId) => string | undefined,
   logger: Logger,
   metrics?: FileMetrics,
+  ledger?: MediaLedger,
 ): MatrixMediaPort {
   const log = logger.child({ component: "media" });
   return new MatrixMediaPort({
@@ -205,6 +268,9 @@ export function createMediaPort(
     },
     ...(config.maxFileBytes !== undefined && { maxFileBytes: config.maxFileBytes }),
     ...(metrics && { metrics }),
+    ...(ledger && { ledger }),
+    userQuotaBytes: config.userQuotaBytes,
+    minFreeBytes: config.minFreeBytes,
   });
 }
 

@@ -1,8 +1,7 @@
-import type { MatrixClient } from "matrix-js-sdk";
+import type { MatrixClient, Room } from "matrix-js-sdk";
 import type { RoomBinding } from "../core/chat-port.js";
 import { asRoomId, type RoomId } from "../core/ids.js";
-import { bindingFromContent } from "./chat-adapter.js";
-import { BINDING_EVENT, type BindingContent } from "./provisioning.js";
+import { trustedBinding, type StateLookup } from "./binding.js";
 
 export interface DiscoveredRoom {
   roomId: RoomId;
@@ -10,21 +9,26 @@ export interface DiscoveredRoom {
   binding: RoomBinding;
 }
 
+/** State lookups over the SDK's synced room state (whole events, with their senders). */
+export const syncedState =
+  (room: Room): StateLookup =>
+  (type) => {
+    const event = room.currentState.getStateEvents(type, "");
+    return event ? { sender: event.getSender() ?? "", content: event.getContent() } : undefined;
+  };
+
 /**
  * The bindings the bot wrote into the rooms it is joined to, read from the
  * synced room state — the durable truth the SQLite cache is rebuilt from.
- * Only state the bot itself sent counts: a user could put a look-alike event
- * into a room they control.
+ * Only rooms the bot created, with a binding the bot sent, count.
  */
 export function discoverBindings(client: MatrixClient): DiscoveredRoom[] {
   const bot = client.getSafeUserId();
   const found: DiscoveredRoom[] = [];
   for (const room of client.getRooms()) {
     if (room.getMyMembership() !== "join") continue;
-    const event = room.currentState.getStateEvents(BINDING_EVENT, "");
-    if (!event || event.getSender() !== bot) continue;
-    const binding = bindingFromContent(event.getContent() as Partial<BindingContent>);
-    if (binding) found.push({ roomId: asRoomId(room.roomId), name: room.name || null, binding });
+    const verdict = trustedBinding(syncedState(room), bot);
+    if (verdict.ok) found.push({ roomId: asRoomId(room.roomId), name: room.name || null, binding: verdict.binding });
   }
   return found;
 }

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { ConnectionError, MatrixError, Method, type MatrixClient } from "matrix-js-sdk";
+import { Method, type MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { asEventId, type EventId, type RoomId } from "../core/ids.js";
+import { policies, retrying } from "./retry.js";
 import type { RoomCrypto } from "./room-crypto.js";
 
 export interface SendObserver {
@@ -19,8 +20,6 @@ export interface SendOptions {
 /** Maps a readable idempotency key to a compact transaction id. */
 export const txnIdFor = (key: string): string => `sf1-${createHash("sha256").update(key).digest("base64url").slice(0, 32)}`;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Sends room events over PUT /send/{type}/{txnId} itself instead of through
  * the SDK's scheduler: the scheduler funnels every room into one queue and
@@ -37,13 +36,11 @@ export class MatrixSender {
     readonly crypto?: RoomCrypto,
   ) {}
 
-  /**
-   * In an encrypted room each attempt encrypts anew: the transaction id
-   * stays the same, so the homeserver still keeps only the first that
-   * arrived.
-   */
   async send(roomId: RoomId, type: string, content: object, key: string, opts: SendOptions = {}): Promise<EventId> {
+    if (type === "m.room.message") content = withIntentionalMentions(content as Record<string, unknown>);
     const txnId = encodeURIComponent(txnIdFor(key));
+    // In an encrypted room each attempt encrypts anew: the transaction id
+    // stays the same, so the homeserver still keeps only the first that arrived.
     const res = await this.withRetry(roomId, key, opts, async () => {
       const wire = this.crypto
         ? await this.crypto.wireEvent(roomId, type, content, this.client.getSafeUserId())
@@ -59,40 +56,38 @@ export class MatrixSender {
     return (await this.crypto?.isEncrypted(roomId)) ?? false;
   }
 
-  /** Retries 429s (as told), 5xx and connection errors with capped backoff. */
-  async withRetry<T>(roomId: RoomId, key: string, opts: SendOptions, request: () => Promise<T>): Promise<T> {
-    const maxAttempts = opts.maxAttempts ?? 12;
-    for (let attempt = 1; ; attempt++) {
-      const started = Date.now();
-      try {
+  /** Retries 429s (as told), 5xx and connection errors with capped backoff (the `send` policy). */
+  withRetry<T>(roomId: RoomId, key: string, opts: SendOptions, request: () => Promise<T>): Promise<T> {
+    const policy = { ...policies.send, maxAttempts: opts.maxAttempts ?? policies.send.maxAttempts };
+    return retrying(
+      policy,
+      {
+        logger: this.logger,
+        what: "send",
+        fields: { room_id: roomId, key },
+        onRateLimited: (ms) => this.observer.onRateLimited?.(roomId, ms),
+      },
+      async () => {
+        const started = Date.now();
         const result = await request();
         this.observer.onSent?.(roomId, Date.now() - started);
         return result;
-      } catch (err) {
-        const wait = retryDelay(err, attempt);
-        if (wait === null || attempt >= maxAttempts) throw err;
-        if (err instanceof MatrixError && err.isRateLimitError()) this.observer.onRateLimited?.(roomId, wait);
-        this.logger.debug({ room_id: roomId, key, attempt, wait_ms: wait, err: describe(err) }, "send failed; retrying");
-        await sleep(wait);
-      }
-    }
+      },
+    );
   }
 }
 
-/** How long to wait before retrying, or null when retrying cannot help. */
-export function retryDelay(err: unknown, attempt: number): number | null {
-  const backoff = Math.min(30_000, 500 * 2 ** (attempt - 1));
-  if (err instanceof MatrixError) {
-    if (err.isRateLimitError()) return Math.max(err.getRetryAfterMs() ?? backoff, 50);
-    const status = err.httpStatus ?? 0;
-    return status >= 500 || status === 0 ? backoff : null;
+/**
+ * Every message the bot sends declares whom it mentions (`m.mentions`, empty
+ * unless the caller names someone): with the property present, clients and
+ * push rules ignore `@room` and user ids in the text, so agent output cannot
+ * ping a room the bot has power in. Edits carry it in `m.new_content` too.
+ */
+export function withIntentionalMentions(content: Record<string, unknown>): Record<string, unknown> {
+  const out = "m.mentions" in content ? content : { ...content, "m.mentions": {} };
+  const inner = out["m.new_content"];
+  if (inner && typeof inner === "object" && !("m.mentions" in inner)) {
+    return { ...out, "m.new_content": { ...(inner as Record<string, unknown>), "m.mentions": {} } };
   }
-  if (err instanceof ConnectionError) return backoff;
-  if (err instanceof TypeError) return backoff; // fetch's network failures
-  return null;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof MatrixError) return `${err.httpStatus ?? "?"} ${err.errcode ?? ""} ${err.error ?? ""}`.trim();
-  return err instanceof Error ? err.message : String(err);
+  return out;
 }

@@ -1,6 +1,7 @@
 import { createClient, MatrixError, type MatrixClient } from "matrix-js-sdk";
 import type { CryptoCallbacks } from "matrix-js-sdk/lib/crypto-api/index.js";
 import type { Logger } from "pino";
+import { HomeserverUnreachableError, policies, RateLimitedError, retrying, type RetryPolicy } from "./retry.js";
 import { sdkLogger } from "./sdk-logger.js";
 import type { PersistentSyncStore } from "./sync-store.js";
 
@@ -60,6 +61,8 @@ export async function resolveSession(
       initial_device_display_name: "Surfaces bot",
     })
     .catch((err: unknown) => {
+      // A 429 (Synapse's rc_login) is the start-up policy's to wait out.
+      if (err instanceof MatrixError && err.isRateLimitError()) throw err;
       if (err instanceof MatrixError && (err.httpStatus === 401 || err.httpStatus === 403)) {
         throw new LoginRejectedError(`the homeserver refused the password login for ${creds.userId} (${err.errcode ?? err.httpStatus})`);
       }
@@ -71,10 +74,7 @@ export async function resolveSession(
   return { accessToken: res.access_token, deviceId: res.device_id };
 }
 
-/** The homeserver could not be reached (network, 5xx): worth retrying. */
-export class HomeserverUnreachableError extends Error {
-  override name = "HomeserverUnreachableError";
-}
+export { HomeserverUnreachableError };
 
 /** The homeserver refused the credentials: an operator must fix the configuration. */
 export class LoginRejectedError extends Error {
@@ -91,6 +91,7 @@ async function whoAmIDevice(creds: Credentials, token: string): Promise<string> 
     throw new HomeserverUnreachableError(`${creds.homeserverUrl}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
   }
   if (res.status >= 500) throw new HomeserverUnreachableError(`${creds.homeserverUrl}: HTTP ${res.status}`);
+  if (res.status === 429) throw new RateLimitedError(`whoami: HTTP 429`, await retryAfterMs(res));
   if (!res.ok) throw new LoginRejectedError(`the homeserver rejected the access token of ${creds.userId} (HTTP ${res.status})`);
   const body = (await res.json()) as { user_id: string; device_id?: string };
   if (body.user_id !== creds.userId) throw new LoginRejectedError(`the access token belongs to ${body.user_id}, not ${creds.userId}`);
@@ -99,20 +100,32 @@ async function whoAmIDevice(creds: Credentials, token: string): Promise<string> 
 
 /**
  * Start-up waits for a homeserver that is not up yet (a restart, a compose
- * stack coming up) instead of crashing: retries with backoff, one log line
- * each. Rejected credentials are not retried.
+ * stack coming up) or that rate-limits the login, instead of crashing: the
+ * start-up retry policy, one log line per wait. Rejected credentials are not
+ * retried.
  */
 export async function untilReachable<T>(attempt: () => Promise<T>, logger: Logger, maxDelayMs = 30_000): Promise<T> {
-  for (let n = 1; ; n++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (!(err instanceof HomeserverUnreachableError)) throw err;
-      const delay = Math.min(maxDelayMs, 500 * 2 ** Math.min(n - 1, 10));
-      logger.warn({ reason: err.message, retry_in_ms: delay, attempt: n }, "homeserver not reachable; retrying");
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+  const policy: RetryPolicy = {
+    ...policies.startup,
+    delay: (err, n) => {
+      if (err instanceof LoginRejectedError) return null;
+      const wait = policies.startup.delay(err, n);
+      // The homeserver's own wait is kept whole; only our backoff is capped.
+      return wait === null || isRateLimit(err) ? wait : Math.min(wait, maxDelayMs);
+    },
+  };
+  return retrying(policy, { logger, what: "homeserver at start-up" }, attempt);
+}
+
+const isRateLimit = (err: unknown): boolean =>
+  err instanceof RateLimitedError || (err instanceof MatrixError && err.isRateLimitError());
+
+/** `retry_after_ms` from a 429's JSON body, else the Retry-After header, else null. */
+async function retryAfterMs(res: Response): Promise<number | null> {
+  const body = (await res.json().catch(() => ({}))) as { retry_after_ms?: unknown };
+  if (typeof body.retry_after_ms === "number") return body.retry_after_ms;
+  const header = Number(res.headers.get("retry-after"));
+  return Number.isFinite(header) && header > 0 ? header * 1000 : null;
 }
 
 export function buildClient(

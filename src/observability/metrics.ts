@@ -34,7 +34,7 @@ export class Metrics implements FileMetrics {
   readonly turnsFinished = new Counter({ name: "surfaces_turns_finished_total", help: "Turns that ended normally.", labelNames: ["agent"] as const, registers: [this.registry] });
   readonly turnsFailed = new Counter({
     name: "surfaces_turns_failed_total",
-    help: "Turns that failed (code: the agent's error code, unavailable, idle_timeout, connection_lost).",
+    help: "Turns that failed (code: one of FAILURE_CODES; any other agent error code counts as other).",
     labelNames: ["agent", "code"] as const,
     registers: [this.registry],
   });
@@ -116,3 +116,27 @@ export class Metrics implements FileMetrics {
     return this.registry.contentType;
   }
 }
+
+/**
+ * The `code` label of failed turns is a fixed set: an agent chooses its error
+ * codes freely, and an unbounded label would grow the metrics without limit.
+ * The bot's own codes, the conventional agent ones (docs/agent-protocol.md),
+ * and `other` for everything else.
+ */
+export const FAILURE_CODES = [
+  "unavailable",
+  "start_failed",
+  "idle_timeout",
+  "connection_lost",
+  "limit_exceeded",
+  "agent_error",
+  "model_error",
+  "tool_error",
+  "rate_limited",
+  "timeout",
+  "other",
+] as const;
+export type FailureCode = (typeof FAILURE_CODES)[number];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(FAILURE_CODES);
+export const failureLabel = (code: string): FailureCode => (KNOWN_CODES.has(code) ? (code as FailureCode) : "other");

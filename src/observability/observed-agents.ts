@@ -5,7 +5,7 @@
  * single terminal event (or a rejected start) ends it.
  */
 import { AgentUnavailableError, type AgentPort, type TurnEvent } from "../core/agent-port.js";
-import type { Metrics } from "./metrics.js";
+import { failureLabel, type Metrics } from "./metrics.js";
 
 export function observeAgentPort(port: AgentPort, metrics: Metrics, now: () => number = performance.now.bind(performance)): AgentPort {
   return {
@@ -28,7 +28,7 @@ export function observeAgentPort(port: AgentPort, metrics: Metrics, now: () => n
             metrics.turnDuration.observe({ agent, outcome: "end" }, seconds());
           } else if (event.type === "error") {
             done = true;
-            metrics.turnsFailed.inc({ agent, code: event.code });
+            metrics.turnsFailed.inc({ agent, code: failureLabel(event.code) });
             metrics.turnDuration.observe({ agent, outcome: "error" }, seconds());
           }
         }

@@ -22,23 +22,3 @@ export function kvRepo(db: Database) {
     delete: (key: string): boolean => delStmt.run(key).changes > 0,
   };
 }
-
-export type CountersRepo = ReturnType<typeof countersRepo>;
-
-/** Monotonic counters for the dashboard and metrics (messages forwarded, turns failed, …). */
-export function countersRepo(db: Database) {
-  const incStmt = db
-    .prepare<{ name: string; by: number }, number>(
-      "INSERT INTO counters (name, value) VALUES (@name, @by) ON CONFLICT (name) DO UPDATE SET value = value + @by RETURNING value",
-    )
-    .pluck();
-  const getStmt = db.prepare<[string], number>("SELECT value FROM counters WHERE name = ?").pluck();
-  const allStmt = db.prepare<[], { name: string; value: number }>("SELECT name, value FROM counters ORDER BY name");
-  return {
-    /** Returns the new value. */
-    inc: (name: string, by = 1): number => incStmt.get({ name, by }) as number,
-    /** 0 for a counter never incremented. */
-    get: (name: string): number => (getStmt.get(name) as number | undefined) ?? 0,
-    all: (): Record<string, number> => Object.fromEntries(allStmt.all().map((r) => [r.name, r.value])),
-  };
-}

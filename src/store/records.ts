@@ -73,9 +73,3 @@ export interface InboxRecord extends InboxEvent {
   turnId: TurnId | null;
 }
 
-export interface SentRecord {
-  txnId: string;
-  roomId: RoomId;
-  eventId: EventId;
-  sentAt: number;
-}

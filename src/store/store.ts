@@ -1,25 +1,25 @@
 /**
  * The bot's SQLite store: a cache of what the homeserver's room state holds,
- * plus the ledgers that make delivery exactly-once (inbox, sent). One file,
+ * plus the ledger that makes delivery exactly-once (inbox). One file,
  * WAL mode, synchronous better-sqlite3 calls (each well under a millisecond).
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { countersRepo, kvRepo } from "./kv.js";
-import type { CountersRepo, KvRepo } from "./kv.js";
+import { kvRepo } from "./kv.js";
+import type { KvRepo } from "./kv.js";
 import { inboxRepo } from "./inbox.js";
 import type { InboxRepo } from "./inbox.js";
 import { appliedMigrations, migrate } from "./migrate.js";
 import type { AppliedMigration } from "./migrate.js";
+import { mediaRepo } from "./media.js";
+import type { MediaRepo } from "./media.js";
 import { pendingRepo } from "./pending.js";
 import type { PendingRepo } from "./pending.js";
 import { roomsRepo } from "./rooms.js";
 import type { RoomsRepo } from "./rooms.js";
 import { savedContextsRepo } from "./saved-contexts.js";
 import type { SavedContextsRepo } from "./saved-contexts.js";
-import { sentRepo } from "./sent.js";
-import type { SentRepo } from "./sent.js";
 import { usersRepo } from "./users.js";
 import type { UsersRepo } from "./users.js";
 
@@ -31,8 +31,7 @@ export interface Store {
   readonly pending: PendingRepo;
   readonly kv: KvRepo;
   readonly inbox: InboxRepo;
-  readonly sent: SentRepo;
-  readonly counters: CountersRepo;
+  readonly media: MediaRepo;
   /** Runs fn in one transaction (nested calls become savepoints); rolls back if it throws. */
   transaction<T>(fn: () => T): T;
   /** Empties every table except schema_migrations (operator `reset --mode local-only`). */
@@ -43,7 +42,7 @@ export interface Store {
 }
 
 // Every table resetLocalState empties; pending before rooms because of its foreign key.
-const LOCAL_TABLES = ["pending", "saved_contexts", "rooms", "users", "kv", "inbox", "sent", "counters"] as const;
+const LOCAL_TABLES = ["pending", "saved_contexts", "rooms", "users", "kv", "inbox", "media"] as const;
 
 export function openStore(file: string): Store {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -69,8 +68,7 @@ export function openStore(file: string): Store {
     pending: pendingRepo(db),
     kv: kvRepo(db),
     inbox: inboxRepo(db),
-    sent: sentRepo(db),
-    counters: countersRepo(db),
+    media: mediaRepo(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     resetLocalState: () =>
       db.transaction(() => {

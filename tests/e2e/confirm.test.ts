@@ -55,7 +55,7 @@ describe("confirm, notify and stop", () => {
     await send("!yes");
     const answer = await nextBot(from, "the agent's answer", (m) => m.body === "approved");
     expect(answer.msgtype).toBe("m.text");
-    await nextBot(from, "the acknowledgement", (m) => m.body === "✅ Approved.");
+    await nextBot(from, "the acknowledgement", (m) => m.body === "✅ Approved: Delete the draft?");
     expect(fx.app.store.pending.get(rooms.chatRoomId as never)).toBeUndefined();
   });
 

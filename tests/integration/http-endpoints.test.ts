@@ -103,7 +103,8 @@ describe("/metrics", () => {
     has('surfaces_turns_started_total{agent="ref"} 2');
     has('surfaces_turns_started_total{agent="ghost"} 1');
     has('surfaces_turns_finished_total{agent="ref"} 1');
-    has('surfaces_turns_failed_total{agent="ref",code="scripted_error"} 1');
+    // An agent's own error code is not a label value: it counts as "other".
+    has('surfaces_turns_failed_total{agent="ref",code="other"} 1');
     has('surfaces_turns_failed_total{agent="ghost",code="unavailable"} 1');
     has('surfaces_turn_first_text_seconds_count{agent="ref"} 1');
     has('surfaces_turn_duration_seconds_count{agent="ref",outcome="end"} 1');

@@ -63,6 +63,7 @@ export function recordingChat(): RecordingChat {
       chat.typing.push(on);
     },
     refuseInvite: unused("refuseInvite"),
+    rejectInvite: unused("rejectInvite"),
     acceptInvite: unused("acceptInvite"),
     createSpace: unused("createSpace"),
     createChatRoom: unused("createChatRoom"),

@@ -52,4 +52,23 @@ describe("start-up session", () => {
     await expect(untilReachable(() => resolveSession({ homeserverUrl: url, userId: "@bot:hs", accessToken: "bad" }, kv(), logger), logger, 10)).rejects.toThrow(LoginRejectedError);
     await expect(resolveSession({ homeserverUrl: url, userId: "@bot:hs", accessToken: "bad" }, kv(), logger)).rejects.toThrow(/rejected the access token of @bot:hs/);
   });
+
+  it("waits out a 429 on /login for as long as the homeserver says, with a log line per wait", async () => {
+    let logins = 0;
+    server = createServer((req, res) => {
+      res.writeHead(req.url?.includes("/login") && ++logins < 3 ? 429 : 200, { "Content-Type": "application/json" });
+      res.end(
+        logins < 3
+          ? JSON.stringify({ errcode: "M_LIMIT_EXCEEDED", error: "Too Many Requests", retry_after_ms: 120 })
+          : JSON.stringify({ user_id: "@bot:hs", access_token: "tok", device_id: "DEV9" }),
+      );
+    });
+    const url = await new Promise<string>((resolve) => server!.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`)));
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "info" }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const session = await untilReachable(() => resolveSession({ homeserverUrl: url, userId: "@bot:hs", password: "pw" }, kv(), log), log, 10);
+    expect(session).toEqual({ accessToken: "tok", deviceId: "DEV9" });
+    const waits = lines.filter((l) => String(l["msg"]).includes("rate-limited by the homeserver"));
+    expect(waits.map((l) => l["wait_ms"])).toEqual([120, 120]); // the homeserver's wait, not capped by maxDelayMs=10
+  });
 });

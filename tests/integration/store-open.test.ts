@@ -106,8 +106,6 @@ describe("openStore", () => {
     store.savedContexts.save({ owner: user, name: "n", chatId: asChatId("1"), agentId: asAgentId("a") });
     store.kv.set("k", "v");
     store.inbox.record({ eventId: asEventId("$e"), roomId: room, sender: user, content: {}, originTs: 1 });
-    store.sent.set({ txnId: "t", roomId: room, eventId: asEventId("$s") });
-    store.counters.inc("c");
 
     store.resetLocalState();
 
@@ -117,8 +115,6 @@ describe("openStore", () => {
     expect(store.savedContexts.list(user)).toEqual([]);
     expect(store.kv.get("k")).toBeUndefined();
     expect(store.inbox.has(asEventId("$e"))).toBe(false);
-    expect(store.sent.get("t")).toBeUndefined();
-    expect(store.counters.get("c")).toBe(0);
     expect(store.migrations()).toHaveLength(MIGRATIONS.length);
   });
 

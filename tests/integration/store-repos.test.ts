@@ -193,7 +193,7 @@ describe("pending", () => {
   });
 });
 
-describe("kv, sent, counters", () => {
+describe("kv", () => {
   it("kv gets, sets, overwrites and deletes", () => {
     expect(store.kv.get("sync")).toBeUndefined();
     store.kv.set("sync", '{"a":1}');
@@ -201,20 +201,5 @@ describe("kv, sent, counters", () => {
     expect(store.kv.get("sync")).toBe('{"a":2}');
     expect(store.kv.delete("sync")).toBe(true);
     expect(store.kv.delete("sync")).toBe(false);
-  });
-
-  it("sent maps a transaction id to its event", () => {
-    expect(store.sent.get("turn-1.0")).toBeUndefined();
-    store.sent.set({ txnId: "turn-1.0", roomId: asRoomId("!a:x"), eventId: asEventId("$e"), sentAt: 3 });
-    expect(store.sent.get("turn-1.0")).toEqual({ txnId: "turn-1.0", roomId: "!a:x", eventId: "$e", sentAt: 3 });
-  });
-
-  it("counters start at 0 and add up", () => {
-    expect(store.counters.get("turns")).toBe(0);
-    expect(store.counters.inc("turns")).toBe(1);
-    expect(store.counters.inc("turns", 5)).toBe(6);
-    store.counters.inc("errors");
-    expect(store.counters.get("turns")).toBe(6);
-    expect(store.counters.all()).toEqual({ errors: 1, turns: 6 });
   });
 });

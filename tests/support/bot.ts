@@ -43,6 +43,8 @@ export interface BotOptions {
   synapse?: Pick<ReturnType<typeof useSynapse>, "baseUrl" | "newUser" | "overrideRateLimit">;
   /** Leave the bot under the homeserver's rate limits (default: exempt). */
   rateLimited?: boolean;
+  /** Log in with the bot's password (a fresh device) instead of its access token. */
+  passwordLogin?: boolean;
   /** Extra start() options (e.g. a small syncTimelineLimit). */
   startOptions?: Omit<StartOptions, "logger">;
 }
@@ -87,8 +89,7 @@ export async function startBot(opts: BotOptions): Promise<BotFixture> {
   const env: NodeJS.ProcessEnv = {
     SURFACES_HOMESERVER_URL: synapse.baseUrl,
     SURFACES_BOT_USER_ID: bot.userId,
-    SURFACES_ACCESS_TOKEN: bot.accessToken,
-    SURFACES_DEVICE_ID: bot.deviceId,
+    ...(opts.passwordLogin ? { SURFACES_PASSWORD: bot.password } : { SURFACES_ACCESS_TOKEN: bot.accessToken, SURFACES_DEVICE_ID: bot.deviceId }),
     SURFACES_DATA_DIR: join(dir, "data"),
     SURFACES_REGISTRY_PATH: registryPath,
     SURFACES_AGENTS_ROOT: agentsRoot,

@@ -134,11 +134,31 @@ describe("Confirmations", () => {
     expect(answers).toEqual([["a", "t1", "c1", false]]);
   });
 
-  it("refuses a replaced agent question, and drops a question whose turn ended", async () => {
+  it("never replaces an open question: a second !clear is refused, a second agent question is answered no, and both are said", async () => {
     await confirmations.askAgent(turn("t1"), "c1", "Go?");
     await confirmations.askRoomChange("clear", room, "k");
-    expect(answers).toEqual([["a", "t1", "c1", false]]);
+    expect(answers).toEqual([]);
+    expect(store.pending.get(room)?.kind).toBe("confirm");
+    expect(sent.at(-1)?.text).toBe(strings.questionAlreadyOpen(strings.questionSubject("confirm", "Go?")));
+    await confirmations.askAgent(turn("t1"), "c2", "Also this?");
+    expect(answers).toEqual([["a", "t1", "c2", false]]);
+    expect(sent.at(-1)?.text).toContain("I answered no for you");
+    await confirmations.answer(room, true, "k3");
+    expect(answers.at(-1)).toEqual(["a", "t1", "c1", true]);
+    expect(sent.at(-1)?.text).toBe("✅ Approved: Go?");
+  });
+
+  it("an agent question while a !clear waits is answered no; !yes then approves the !clear", async () => {
+    await confirmations.askRoomChange("clear", room, "k");
+    await confirmations.askAgent(turn("t2"), "c9", "Delete everything?");
+    expect(answers).toEqual([["a", "t2", "c9", false]]);
+    expect(sent.at(-1)?.text).toContain("`!clear`");
     expect(store.pending.get(room)?.kind).toBe("clear");
+    confirmations.turnEnded(turn("t2"));
+    expect(store.pending.get(room)?.kind).toBe("clear");
+  });
+
+  it("drops an agent question whose turn ended", async () => {
     await confirmations.askAgent(turn("t2"), "c2", "Again?");
     confirmations.turnEnded(turn("t2"));
     expect(store.pending.get(room)).toBeUndefined();

@@ -1,14 +1,15 @@
 /**
  * What can be checked about the Dockerfile and both Compose files without a
- * Docker engine: services, build contexts, the shared /agents volume at the
- * paths the registry names, start-up gating, healthchecks, and no secrets inline.
+ * Docker engine: services, build contexts, the agents' workspaces at the
+ * paths the registry names (the bot sees all, each agent only its own),
+ * start-up gating, healthchecks, and no secrets inline.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadRegistry } from "../../src/config/registry.js";
-import { envSchema } from "../../src/config/env-schema.js";
+import { configSchema, envName } from "../../src/config/env-schema.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const read = (f: string): string => readFileSync(path.join(root, f), "utf8");
@@ -18,6 +19,7 @@ interface Service {
   build?: string | { context: string };
   command?: string[];
   entrypoint?: string[];
+  user?: string;
   env_file?: string | string[];
   environment?: Record<string, string>;
   volumes?: string[];
@@ -95,8 +97,8 @@ describe("Dockerfile", () => {
     const env: Record<string, string> = {};
     for (const m of df.matchAll(/(SURFACES_[A-Z_]+)=(\S+)/g)) env[m[1] ?? ""] = m[2] ?? "";
     expect(Object.keys(env).sort()).toEqual(["SURFACES_AGENTS_ROOT", "SURFACES_DATA_DIR", "SURFACES_HTTP_ADDR", "SURFACES_REGISTRY_PATH"]);
-    const shape = envSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
-    for (const [k, v] of Object.entries(env)) expect(shape[k]?.safeParse(v).success, k).toBe(true);
+    const byEnv = new Map(Object.entries(configSchema.shape).map(([key, schema]) => [envName(key), schema as { safeParse(v: unknown): { success: boolean } }]));
+    for (const [k, v] of Object.entries(env)) expect(byEnv.get(k)?.safeParse(v).success, k).toBe(true);
   });
 });
 
@@ -151,12 +153,14 @@ describe("docker-compose.fullstack.yml", () => {
     expect(s["agent-alice"]?.command?.[0]).toBe("agent");
   });
 
-  it("serves each registry agent from a service that shares the bot's /agents volume at the registry's path", () => {
+  it("serves each registry agent from a service that mounts only its own workspace, at the registry's path", () => {
     const bot = s.bot!;
     const root = bot.environment?.SURFACES_AGENTS_ROOT ?? "";
     const botAgents = mountOf(bot, root);
-    expect(botAgents?.source).toBe("agents");
-    expect(full.volumes).toHaveProperty("agents");
+    // A host directory, bind-mounted: subdirectories of it can go to each agent on any Compose v2.
+    expect(botAgents).toEqual({ source: "./deploy/fullstack/agents", target: "/agents", ro: false });
+    expect(full.volumes).not.toHaveProperty("agents");
+    expect(read("deploy/fullstack/agents/.gitignore").split("\n")).toContain("*");
     expect(mountOf(bot, bot.environment?.SURFACES_DATA_DIR ?? "")?.source).toBe("bot-data");
     expect(mountOf(bot, path.posix.dirname(bot.environment?.SURFACES_REGISTRY_PATH ?? ""))).toBeUndefined();
     expect(mounts(bot).find((m) => m.target === bot.environment?.SURFACES_REGISTRY_PATH)).toEqual({
@@ -172,12 +176,29 @@ describe("docker-compose.fullstack.yml", () => {
       const svc = s[host];
       expect(svc, `service ${host}`).toBeDefined();
       expect(svc?.command).toContain(new URL(agent.baseUrl).port);
-      // The same volume at the same mount point, so paths read the same in both containers.
-      expect(mountOf(svc!, root)).toEqual(botAgents);
+      // Its own workspace only: the bot's directory for it, at the same path, so paths read the same on both sides.
+      expect(mountOf(svc!, root)).toBeUndefined();
+      expect(mountOf(svc!, agent.workspacePath)).toEqual({
+        source: `${botAgents?.source}/${path.posix.relative(root, agent.workspacePath)}`,
+        target: agent.workspacePath,
+        ro: false,
+      });
+      // Nothing else it mounts reaches the agents root or another agent's workspace.
+      for (const m of mounts(svc!)) {
+        expect(m.source === "agents" || m.source.startsWith(`${botAgents?.source}/`) ? m.target : agent.workspacePath, m.source).toBe(agent.workspacePath);
+        for (const other of registry.agents.values()) {
+          if (other.id === agent.id) continue;
+          const sees = other.workspacePath === m.target || other.workspacePath.startsWith(`${m.target}/`) || m.target === "/";
+          expect(sees, `${host} mounts ${m.target}, which holds ${other.workspacePath}`).toBe(false);
+        }
+      }
       expect(svc?.environment?.AGENT_WORKSPACE).toBe(agent.workspacePath);
       expect(agent.workspacePath.startsWith(`${root}/`)).toBe(true);
       expect(workspaces).toContain(agent.workspacePath);
       expect(mountOf(s.setup!, root)).toEqual(botAgents);
+      // setup hands bind-mounted workspaces (maybe created by Docker as root) to the image's user.
+      expect(s.setup?.user).toBe("0:0");
+      expect(s.setup?.environment?.WORKSPACE_OWNER).toBe("1000:1000");
       // The agent's token comes from the same variable the registry names.
       expect(svc?.environment?.AGENT_TOKEN).toMatch(new RegExp(`^\\$\\{${agent.id.toUpperCase()}_TOKEN|^\\$\\{AGENT_${agent.id.toUpperCase()}_TOKEN`));
     }
@@ -207,7 +228,12 @@ describe("docker-compose.fullstack.yml", () => {
 
   it("mounts files that exist, and the setup job gets the credentials it registers from the env file", () => {
     for (const svc of Object.values(s)) {
-      for (const m of mounts(svc)) if (m.source.startsWith("./")) expect(existsSync(path.join(root, m.source)), m.source).toBe(true);
+      for (const m of mounts(svc)) {
+        if (!m.source.startsWith("./")) continue;
+        // An agent's workspace is created by the setup job; the directory holding them is in the repository.
+        const must = m.source.startsWith("./deploy/fullstack/agents/") ? "./deploy/fullstack/agents" : m.source;
+        expect(existsSync(path.join(root, must)), m.source).toBe(true);
+      }
     }
     const example = fileEnv("deploy/fullstack/fullstack.env.example");
     const setup = read("deploy/fullstack/setup.mjs");

@@ -36,6 +36,8 @@ describe("loadConfig", () => {
       confirmTimeoutMs: 300_000,
       httpAddr: { host: "127.0.0.1", port: 9464 },
       fileMode: 0o644,
+      minFreeBytes: 512 * 1024 * 1024,
+      userQuotaBytes: 2 * 1024 * 1024 * 1024,
       encryptRooms: true,
       decryptGraceMs: 10_000,
     });
@@ -62,6 +64,7 @@ describe("loadConfig", () => {
       SURFACES_FILE_MODE: "0600",
       SURFACES_ENCRYPT_ROOMS: "false",
       SURFACES_DECRYPT_GRACE_MS: "0",
+      SURFACES_RECOVERY_KEY: "EsT0 abcd",
     });
     expect(cfg).toMatchObject({
       homeserverUrl: "http://127.0.0.1:8008",
@@ -83,6 +86,7 @@ describe("loadConfig", () => {
       fileMode: 0o600,
       encryptRooms: false,
       decryptGraceMs: 0,
+      recoveryKey: "EsT0 abcd",
     });
     expect(cfg.accessToken).toBeUndefined();
   });

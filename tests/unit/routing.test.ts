@@ -53,3 +53,13 @@ describe("parseCommand", () => {
     expect(parseCommand(text)).toEqual(expected);
   });
 });
+
+describe("invites from strangers", () => {
+  const invite: IncomingEvent = { kind: "invite", ...base, sender: other };
+  const unknown = { kind: "unknown" as const, owner: null, archived: false };
+  it("tells a stranger only when the dispatcher says they may be told (their server hosts users, not answered lately)", () => {
+    expect(decide(invite, { ...facts(unknown, false), strangerMayBeTold: true })).toEqual({ type: "refuse-invite", tell: true });
+    expect(decide(invite, { ...facts(unknown, false), strangerMayBeTold: false })).toEqual({ type: "refuse-invite", tell: false });
+    expect(decide(invite, facts(unknown, false))).toEqual({ type: "refuse-invite", tell: false });
+  });
+});

@@ -12,9 +12,6 @@ export type { CommandDeps } from "./deps.js";
 
 type Command = (deps: CommandDeps, ctx: CommandContext) => Promise<void>;
 
-/** Commands that answer a question or stop a turn: they must not wait behind the room's running turn. */
-export const URGENT_COMMANDS: ReadonlySet<string> = new Set(["yes", "no", "stop"]);
-
 /**
  * Runs `!commands` for the room's owner (routing has already checked who
  * sent them) and the owner's reactions.

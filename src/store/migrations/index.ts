@@ -4,6 +4,8 @@
  * edit a migration that has shipped; add the next number instead.
  */
 import { init } from "./001-init.js";
+import { media } from "./002-media.js";
+import { dropUnused } from "./003-drop-unused.js";
 
 export interface Migration {
   readonly version: number;
@@ -11,4 +13,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [init];
+export const MIGRATIONS: readonly Migration[] = [init, media, dropUnused];

@@ -1,0 +1,156 @@
+/**
+ * The bot's Matrix session: credentials (waiting out an unreachable or
+ * rate-limiting homeserver), the resumable sync store, the client with its
+ * sync filter, the sender and the chat adapter, and readiness — the first
+ * sync the homeserver itself answered.
+ */
+import { ClientEvent, Filter, SyncState, type MatrixClient, type SyncStateData } from "matrix-js-sdk";
+import type { Logger } from "pino";
+import { MatrixChatAdapter } from "./chat-adapter.js";
+import { initCrypto, stopSyncKeepCrypto } from "./crypto-store.js";
+import { recoveryCallbacks } from "./recovery.js";
+import { RoomCrypto } from "./room-crypto.js";
+import { MatrixSender, type SendObserver } from "./sender.js";
+import { buildClient, resolveSession, untilReachable, type SessionPersistence } from "./session.js";
+import { PersistentSyncStore } from "./sync-store.js";
+import { routeSdkModuleLogs } from "./sdk-logger.js";
+
+/**
+ * Incremental syncs carry at most `timeline.limit` events per room; after a
+ * downtime, a room with more new messages than that comes back "limited" and
+ * intake backfills the gap (gap-fill.ts). A generous limit makes that rare
+ * and keeps the common case to one request.
+ */
+export const SYNC_TIMELINE_LIMIT = 250;
+
+const SYNC_ACCUMULATOR_KEY = "matrix.sync_accumulator";
+
+export interface MatrixSessionOptions {
+  homeserverUrl: string;
+  botUserId: string;
+  accessToken?: string;
+  password?: string;
+  deviceId?: string;
+  editIntervalMs: number;
+  /** SURFACES_DATA_DIR: the crypto store lives in its `crypto/`. */
+  dataDir: string;
+  /** Chat rooms the bot creates are end-to-end encrypted. */
+  encryptRooms: boolean;
+  /** The decoded SURFACES_RECOVERY_KEY: opens secret storage. */
+  recoveryPrivateKey?: Uint8Array<ArrayBuffer>;
+  /** Where the token, device id and sync position are kept. */
+  persistence: SessionPersistence;
+  logger: Logger;
+  onRateLimited?(): void;
+  onSent?(ms: number): void;
+  onFirstVisible?(ms: number): void;
+}
+
+export interface MatrixSession {
+  client: MatrixClient;
+  sender: MatrixSender;
+  chat: MatrixChatAdapter;
+  /** Encrypted rooms and encryption of what the bot sends there. */
+  roomCrypto: RoomCrypto;
+  deviceId: string;
+  /** Whether a sync position was saved before (else the first sync is history). */
+  hadSavedSync: boolean;
+  /** Starts syncing; `onSynced` runs once, after the first sync the homeserver answered. */
+  startSyncing(opts: { initialSyncLimit?: number; timelineLimit?: number }, onSynced: () => void): Promise<void>;
+  /**
+   * Stops syncing and returns what frees the crypto: answers still finishing
+   * at shutdown must encrypt their last edits.
+   */
+  stopSyncing(): () => void;
+  /** Stops syncing (and the crypto) and saves the sync position. */
+  stop(): void;
+}
+
+export async function openMatrixSession(o: MatrixSessionOptions): Promise<MatrixSession> {
+  const { logger } = o;
+  const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, ...pick(o) };
+  const session = await untilReachable(() => resolveSession(creds, o.persistence, logger), logger);
+  const syncStore = new PersistentSyncStore({
+    load: () => o.persistence.get(SYNC_ACCUMULATOR_KEY),
+    save: (json) => o.persistence.set(SYNC_ACCUMULATOR_KEY, json),
+  });
+  routeSdkModuleLogs(logger);
+  const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client));
+  // Before the first sync, so no to-device message (room keys) goes unseen.
+  await initCrypto(client, { dataDir: o.dataDir, kv: o.persistence, logger });
+  const roomCrypto = new RoomCrypto(client, logger);
+  let chat: MatrixChatAdapter | undefined;
+  const observer: SendObserver = {
+    onRateLimited: (room, ms) => {
+      o.onRateLimited?.();
+      chat?.rateLimited(room, ms);
+    },
+    onSent: (_room, ms) => o.onSent?.(ms),
+  };
+  const sender = new MatrixSender(client, logger, observer, roomCrypto);
+  chat = new MatrixChatAdapter(client, sender, logger, {
+    editIntervalMs: o.editIntervalMs,
+    encryptRooms: o.encryptRooms,
+    ...(o.onFirstVisible ? { onFirstVisible: o.onFirstVisible } : {}),
+  });
+  const adapter = chat;
+
+  return {
+    client,
+    sender,
+    chat: adapter,
+    roomCrypto,
+    deviceId: session.deviceId,
+    hadSavedSync: syncStore.hadSavedSync,
+    async startSyncing(opts, onSynced) {
+      watchSync(client, logger, onSynced);
+      await client.startClient({
+        initialSyncLimit: opts.initialSyncLimit ?? 1,
+        lazyLoadMembers: true,
+        filter: syncFilter(o.botUserId, opts.timelineLimit ?? SYNC_TIMELINE_LIMIT),
+      });
+      logger.info({ user_id: o.botUserId, device_id: session.deviceId }, "syncing");
+    },
+    stopSyncing: () => stopSyncKeepCrypto(client),
+    stop() {
+      client.stopClient();
+      adapter.stop();
+      syncStore.flush();
+    },
+  };
+}
+
+/**
+ * Readiness comes after a sync with the homeserver itself (a resumed client
+ * first reports PREPARED from its cache). Sync errors (the SDK retries them
+ * itself, 429s included) get one log line each.
+ */
+function watchSync(client: MatrixClient, logger: Logger, onSynced: () => void): void {
+  let synced = false;
+  client.on(ClientEvent.Sync, (state: SyncState, _prev: SyncState | null, data?: SyncStateData) => {
+    if (state === SyncState.Error) {
+      logger.warn({ err: data?.error?.message }, "sync failed; the client retries");
+      return;
+    }
+    if (synced || !(state === SyncState.Syncing || (state === SyncState.Prepared && !data?.fromCache))) return;
+    synced = true;
+    onSynced();
+  });
+}
+
+function syncFilter(userId: string, timelineLimit: number): Filter {
+  const filter = new Filter(userId);
+  filter.setDefinition({
+    room: { timeline: { limit: timelineLimit }, state: { lazy_load_members: true } },
+    presence: { not_types: ["*"] },
+  });
+  return filter;
+}
+
+function pick(o: MatrixSessionOptions): { accessToken?: string; password?: string; deviceId?: string } {
+  return {
+    ...(o.accessToken !== undefined ? { accessToken: o.accessToken } : {}),
+    ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.deviceId !== undefined ? { deviceId: o.deviceId } : {}),
+  };
+}
