@@ -1,7 +1,8 @@
 /**
- * `vitest run` runs all three tiers. Unit and integration files run in
- * parallel; e2e files share one real Synapse (tests/support/global-setup.ts)
- * and run one file at a time to keep a small machine calm. Files under
+ * `vitest run` runs all four tiers. Unit, core and integration files run in
+ * parallel (core: the dispatcher with recording ports, tests/core/harness.ts);
+ * e2e files share one real Synapse (tests/support/global-setup.ts) and run
+ * one file at a time to keep a small machine calm. Files under
  * tests/e2e/slow/ start a private Synapse of their own and mostly wait (for
  * a homeserver's real rate limits to lift): their own project, so they wait
  * beside the other tiers instead of after them.
@@ -14,6 +15,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: "unit", include: ["tests/unit/**/*.test.ts"] },
+      },
+      {
+        extends: true,
+        test: { name: "core", include: ["tests/core/**/*.test.ts"] },
       },
       {
         extends: true,

@@ -21,7 +21,7 @@ async function roundTrip(user: UserClient, roomId: string, bot: string, text: st
 export async function runEncrypted(ctx: BenchContext): Promise<Row[]> {
   const n = envInt("BENCH_E2EE_MESSAGES", 100);
   const warmup = envInt("BENCH_WARMUP", 20);
-  const encrypted = await provisionChat(ctx.bot, ctx.alice, 9, { encrypted: true });
+  const encrypted = await provisionChat(ctx.bot, ctx.alice, 9, undefined, { encrypted: true });
   const plain = ctx.rooms.relay;
   const { device_id: deviceId } = await ctx.alice.req<{ device_id: string }>("GET", "/_matrix/client/v3/account/whoami");
   const user = await startUserClient(ctx.alice.baseUrl, { userId: ctx.alice.userId, accessToken: ctx.alice.token, deviceId }, { crypto: true, initialSyncLimit: 1 });

@@ -6,7 +6,7 @@
  */
 import { wallNow } from "./lib/clock.js";
 import { type Cs, shownBody, SyncLoop } from "./lib/cs-api.js";
-import { cpuSeconds, memory, resetPeak } from "./lib/proc.js";
+import { cpuBetween, cpuSeconds, memory, resetPeak, type HomeserverCpu } from "./lib/proc.js";
 import { envInt, log, type BenchContext, type Row } from "./lib/report.js";
 import { pool, provisionChat, provisionEchoRoom, type BenchWorld } from "./lib/setup.js";
 import { fmt, fmtRatio, ratio, summarize } from "./lib/stats.js";
@@ -29,18 +29,21 @@ export async function prepareManyRooms(world: BenchWorld, bot: Cs, echo: Cs): Pr
   return { users, botRooms, floorRooms };
 }
 
-interface Phase {
+export interface Phase {
   latencies: number[];
   seconds: number;
   responderCpu: number;
+  /** Synapse processes (main and workers). */
   synapseCpu: number;
+  /** PostgreSQL backends, Redis and nginx serving this homeserver (0 on SQLite). */
+  otherHomeserverCpu: number;
 }
 
-async function phase(syncs: SyncLoop[], users: Cs[], rooms: string[][], responder: string, pid: number, synapsePid: number, tag: string): Promise<Phase> {
+export async function phase(syncs: SyncLoop[], users: Cs[], rooms: string[][], responder: string, pid: number, hs: () => HomeserverCpu, tag: string): Promise<Phase> {
   const perRoom = envInt("BENCH_ROOM_MESSAGES", 3);
   const latencies: number[] = [];
   const cpu0 = cpuSeconds(pid);
-  const syn0 = cpuSeconds(synapsePid);
+  const hs0 = hs();
   const t0 = wallNow();
   await Promise.all(
     users.flatMap((user, u) =>
@@ -56,21 +59,24 @@ async function phase(syncs: SyncLoop[], users: Cs[], rooms: string[][], responde
       }),
     ),
   );
-  return { latencies, seconds: (wallNow() - t0) / 1000, responderCpu: cpuSeconds(pid) - cpu0, synapseCpu: cpuSeconds(synapsePid) - syn0 };
+  const seconds = (wallNow() - t0) / 1000;
+  const responderCpu = cpuSeconds(pid) - cpu0;
+  const hs1 = hs();
+  return { latencies, seconds, responderCpu, synapseCpu: cpuBetween(hs0.synapse, hs1.synapse), otherHomeserverCpu: cpuBetween(hs0.other, hs1.other) };
 }
 
 export async function runManyRooms(ctx: BenchContext, many: ManyRooms): Promise<Row[]> {
   const syncs = many.users.map((u) => new SyncLoop(u));
   await pool(syncs, 8, (s) => s.start());
-  const synapsePid = ctx.world.synapsePid();
+  const hs = () => ctx.world.homeserverCpu();
   const rooms = many.botRooms.flat().length;
   log(`rooms: floor phase (${rooms} rooms)`);
-  const floor = await phase(syncs, many.users, many.floorRooms, ctx.echo.userId, ctx.echoChild.pid, synapsePid, "floor");
+  const floor = await phase(syncs, many.users, many.floorRooms, ctx.echo.userId, ctx.echoChild.pid, hs, "floor");
   log(`rooms: bot phase (${rooms} rooms)`);
   await ctx.botChild.ask("gc");
   const rssBefore = memory(ctx.botChild.pid).rssMb;
   resetPeak(ctx.botChild.pid);
-  const bot = await phase(syncs, many.users, many.botRooms, ctx.bot.userId, ctx.botChild.pid, synapsePid, "bot");
+  const bot = await phase(syncs, many.users, many.botRooms, ctx.bot.userId, ctx.botChild.pid, hs, "bot");
   const peak = memory(ctx.botChild.pid).hwmMb;
   await Promise.all(syncs.map((s) => s.stop()));
 

@@ -10,7 +10,7 @@ import { envInt, log, type BenchContext, type Row } from "./lib/report.js";
 import { fmt, fmtRatio, ratio, summarize } from "./lib/stats.js";
 import { entries, fetchTrace } from "./lib/trace.js";
 
-async function roundTrip(sync: SyncLoop, send: () => Promise<unknown>, roomId: string, from: string, expected: string): Promise<number> {
+export async function roundTrip(sync: SyncLoop, send: () => Promise<unknown>, roomId: string, from: string, expected: string): Promise<number> {
   const answered = sync.waitFor((e) => e.roomId === roomId && e.event.sender === from && shownBody(e.event) === expected, 60_000);
   const t0 = wallNow();
   await send();

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark against one private Synapse, then the
- * table. BENCH_ONLY=relay,encrypted,streaming,files,rooms,startup picks a subset; the
+ * table. BENCH_ONLY=relay,encrypted,streaming,files,rooms,runaway,startup picks a subset; the
  * sizes have env knobs (see docs/performance.md).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,11 +16,12 @@ import { runEncrypted } from "./encrypted.js";
 import { runFiles } from "./files.js";
 import { prepareManyRooms, runManyRooms } from "./many-rooms.js";
 import { runRelay } from "./relay.js";
+import { runRunaway } from "./runaway.js";
 import { runStartup } from "./startup.js";
 import { runStreaming } from "./streaming.js";
 import { versions } from "./lib/versions.js";
 
-const only = new Set((process.env["BENCH_ONLY"] ?? "relay,encrypted,streaming,files,rooms,startup").split(",").map((s) => s.trim()));
+const only = new Set((process.env["BENCH_ONLY"] ?? "relay,encrypted,streaming,files,rooms,runaway,startup").split(",").map((s) => s.trim()));
 const started = Date.now();
 const world = await createWorld();
 const rows: Row[] = [];
@@ -50,6 +51,7 @@ try {
   if (only.has("streaming")) rows.push(...(await runStreaming(ctx)));
   if (only.has("files")) rows.push(...(await runFiles(ctx)));
   if (many) rows.push(...(await runManyRooms(ctx, many)));
+  if (only.has("runaway")) rows.push(...(await runRunaway(world, alice, aliceSync)));
   await aliceSync.stop();
   await botChild.stop();
   await echoChild.stop();
@@ -58,7 +60,7 @@ try {
   await world.close();
 }
 
-const v = await versions();
+const v = versions();
 const machine = `${os.cpus().length} × ${cpuModel()}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`;
 const table = renderTable(rows);
 const header = [

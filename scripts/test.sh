@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# `npm test`: all test tiers (unit, integration, e2e against a real Synapse
-# and the example Python agent, whose venv is installed here too), then a
-# check that the Synapse-backed tests really ran and nothing was skipped.
+# `npm test`: all test tiers (unit, core, integration, e2e against a real
+# Synapse and the example Python agent, whose venv is installed here too),
+# then a check that the Synapse-backed tests really ran and nothing was
+# skipped. An unfiltered run then runs the user-journey e2e files a second
+# time against Synapse's worker topology (PostgreSQL, workers, Redis, nginx:
+# SURFACES_E2E_TOPOLOGY=workers, see tests/support/global-setup.ts).
 # Extra arguments go to `vitest run` (a filtered run only reports on e2e
-# instead of requiring it). Expects Node 22 on PATH (scripts/run.sh).
+# instead of requiring it, and runs once, on SURFACES_E2E_TOPOLOGY's homeserver).
+# Expects Node 22 on PATH (scripts/run.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/synapse/install.sh
 bash scripts/python-agent/install.sh
+
+# The files a user's journey runs through; they must pass on every topology.
+journeys=(skeleton commands streaming files recovery faults trust)
 
 report=.vitest-report.json
 rm -f "$report"
@@ -19,4 +26,15 @@ require_e2e=$([ "$#" -eq 0 ] && echo 1 || echo 0)
 SURFACES_REQUIRE_E2E="${SURFACES_REQUIRE_E2E:-$require_e2e}" node scripts/check-e2e-ran.mjs "$report" || {
   [ "$status" -ne 0 ] || status=1
 }
+
+if [ "$#" -eq 0 ]; then
+  echo "=== test.sh: user journeys again on the worker topology (PostgreSQL + workers + Redis + nginx)"
+  workers_report=.vitest-report-workers.json
+  rm -f "$workers_report"
+  files=()
+  for j in "${journeys[@]}"; do files+=("tests/e2e/$j.test.ts"); done
+  SURFACES_E2E_TOPOLOGY=workers vitest run --project e2e --reporter=default --reporter=json \
+    --outputFile.json="$workers_report" "${files[@]}" || status=1
+  SURFACES_REQUIRE_E2E=1 node scripts/check-e2e-ran.mjs "$workers_report" || status=1
+fi
 exit "$status"

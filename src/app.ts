@@ -83,6 +83,14 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     idleTimeoutMs: config.turnIdleTimeoutMs,
     // A backstop only: the dispatcher's own timer answers first and tells the user.
     confirmTimeoutMs: config.confirmTimeoutMs + 10_000,
+    turnLimits: {
+      maxAnswerBytes: config.turnMaxAnswerBytes,
+      maxFiles: config.turnMaxFiles,
+      maxConfirms: config.turnMaxConfirms,
+      maxTurnMs: config.turnMaxMs,
+      cancelGraceMs: config.stopGraceMs,
+    },
+    maxFramesPerSecond: config.agentMaxFramesPerSec,
     onConnected: (agentId, again) => again && metrics.agentReconnects.inc({ agent: agentId }),
   });
   agents.setAgents(endpointsOf(registry.current()));

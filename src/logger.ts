@@ -28,3 +28,30 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     destination,
   );
 }
+
+/**
+ * A person at a terminal reads lines; anything else (a pipe, a file, a log
+ * collector, production) gets pino's JSON, one object a line.
+ */
+export function wantsReadableLogs(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): boolean {
+  return stream.isTTY === true && env["NODE_ENV"] !== "production";
+}
+
+/**
+ * pino-pretty as a destination: `12:00:00.123 INFO: ready {"rooms": 3}`.
+ * Loaded only when wanted (it is a development dependency). Redaction
+ * happens before it, in pino.
+ */
+export async function readableDestination(
+  opts: { destination?: NodeJS.WritableStream; colorize?: boolean } = {},
+): Promise<pino.DestinationStream> {
+  const { default: pretty } = await import("pino-pretty");
+  return pretty({
+    colorize: opts.colorize ?? true,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname,service",
+    singleLine: true,
+    sync: true,
+    ...(opts.destination ? { destination: opts.destination } : {}),
+  });
+}

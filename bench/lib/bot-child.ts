@@ -5,6 +5,9 @@
  * sends and media transfers; a ws wrapper sees agent frames. The parent
  * reads the trace and process stats over IPC.
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { WebSocket } from "ws";
 import { start, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
@@ -71,6 +74,13 @@ proto.emit = function (this: unknown, event: string | symbol, ...args: unknown[]
 };
 
 let app: App | undefined;
+/** How late the bot's event loop runs timers: what a blocked loop costs every room. */
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+
+// BENCH_CPU_PROF=<file>: a V8 CPU profile of the bot from ready to stop (for finding its hot paths).
+const profileFile = process.env["BENCH_CPU_PROF"];
+const profiler = profileFile ? new Session() : undefined;
 
 async function main(): Promise<void> {
   tracing = process.env["BENCH_TRACE"] !== "0";
@@ -84,6 +94,11 @@ async function main(): Promise<void> {
     const body = ev.getContent()["body"];
     trace.push({ k: "event", t: now(), sync: lastSync, id: ev.getId(), body: typeof body === "string" ? body.slice(0, TEXT_KEEP) : "" });
   }) as never);
+  if (profiler) {
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+  }
   process.send?.({ type: "ready", readyMs, rooms: app.store.rooms.count() });
 }
 
@@ -92,6 +107,11 @@ process.on("message", (msg: { cmd: string; id: number }) => {
   switch (msg.cmd) {
     case "stats":
       reply({ cpu: process.cpuUsage(), mem: process.memoryUsage() });
+      return;
+    case "loop-delay":
+      // Milliseconds; the reading restarts with each ask.
+      reply({ p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 });
+      loopDelay.reset();
       return;
     case "trace":
       reply({ trace: trace.splice(0) });
@@ -102,6 +122,10 @@ process.on("message", (msg: { cmd: string; id: number }) => {
       return;
     case "stop":
       void (async () => {
+        if (profiler && profileFile) {
+          const { profile } = await profiler.post("Profiler.stop");
+          writeFileSync(profileFile, JSON.stringify(profile));
+        }
         await app?.stop();
         reply({});
         process.exit(0);

@@ -1,4 +1,4 @@
-/** Parent side of a benchmark child process (the bot or the floor echo client): spawn, ask over IPC, stop. */
+/** Parent side of a benchmark child process (the bot, the floor echo client, an agent): spawn, ask over IPC, stop. */
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { openSync } from "node:fs";
 import path from "node:path";
@@ -31,7 +31,7 @@ export interface ChildHandle {
   stop(): Promise<void>;
 }
 
-export function spawnChild(entry: "bot-child" | "echo-child", env: NodeJS.ProcessEnv, logFile: string): ChildHandle {
+export function spawnChild(entry: "bot-child" | "echo-child" | "agent-child", env: NodeJS.ProcessEnv, logFile: string): ChildHandle {
   buildChildren();
   const out = openSync(logFile, "a");
   const child: ChildProcess = fork(path.join(BUILD_DIR, `${entry}.js`), [], {

@@ -58,7 +58,7 @@ export class Cs {
     for (;;) {
       const q = new URLSearchParams({ dir: "f", limit: "1000" });
       if (from) q.set("from", from);
-      const r = await this.req<{ chunk?: RawEvent[]; end?: string }>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?${q}`);
+      const r = await this.req<{ chunk?: RawEvent[]; end?: string }>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?${q.toString()}`);
       out.push(...(r.chunk ?? []));
       if (!r.end || !r.chunk?.length) return out;
       from = r.end;
@@ -146,7 +146,7 @@ export class SyncLoop {
   private async poll(timeoutMs: number, report: boolean): Promise<void> {
     const q = new URLSearchParams({ timeout: String(timeoutMs), filter: FILTER });
     if (this.since) q.set("since", this.since);
-    const res = await fetch(new URL(`/_matrix/client/v3/sync?${q}`, this.cs.baseUrl), {
+    const res = await fetch(new URL(`/_matrix/client/v3/sync?${q.toString()}`, this.cs.baseUrl), {
       headers: { authorization: `Bearer ${this.cs.token}` },
       signal: this.abort.signal,
     });

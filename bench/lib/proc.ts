@@ -1,5 +1,5 @@
 /** CPU and memory of another process, read from /proc (Linux only). */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 // USER_HZ is 100 on every Linux the project targets.
 const CLOCK_TICKS = 100;
@@ -50,3 +50,58 @@ export function rssSampler(pid: number, everyMs = 20): { stop(): number } {
 
 export const cpuModel = (): string =>
   /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown";
+
+/** CPU seconds by pid of every process of one homeserver, split into Synapse and the rest. */
+export interface HomeserverCpu {
+  synapse: Map<number, number>;
+  other: Map<number, number>;
+}
+
+function readProc(pid: string): { cmd: string[]; ppid: number } | undefined {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return { cmd, ppid: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) };
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/**
+ * A snapshot of the homeserver's CPU: the Synapse processes (main and
+ * workers, found by their config under `dir`), and the rest: Redis and nginx
+ * of the worker topology (their command lines name `dir`) with their
+ * children, and the PostgreSQL backends serving `database`.
+ */
+export function homeserverCpu(dir: string, database?: string): HomeserverCpu {
+  const procs = new Map<number, { cmd: string[]; ppid: number }>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const p = readProc(name);
+    if (p) procs.set(Number(name), p);
+  }
+  const synapse = new Map<number, number>();
+  const other = new Map<number, number>();
+  const cpu = (pid: number): number => {
+    try {
+      return cpuSeconds(pid);
+    } catch {
+      return 0;
+    }
+  };
+  for (const [pid, p] of procs) {
+    const line = p.cmd.join(" ");
+    if (!line.includes(dir) && !(database && line.startsWith("postgres:") && line.includes(` ${database} `))) continue;
+    (p.cmd.some((a) => a.startsWith("synapse.app.")) ? synapse : other).set(pid, cpu(pid));
+  }
+  // nginx's worker processes: children of a matched master.
+  for (const [pid, p] of procs) if (!synapse.has(pid) && !other.has(pid) && other.has(p.ppid)) other.set(pid, cpu(pid));
+  return { synapse, other };
+}
+
+/** CPU seconds used between two snapshots (a process that appeared counts from zero). */
+export function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, s] of after) sum += s - (before.get(pid) ?? 0);
+  return sum;
+}

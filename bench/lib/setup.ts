@@ -9,12 +9,13 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { configPaths } from "../../src/dev/synapse-config.js";
-import { startSynapse, type SynapseHandle } from "../../src/dev/synapse.js";
+import { startSynapse, type SynapseHandle, type SynapseTopology } from "../../src/dev/synapse.js";
 import { startReferenceAgent, type ReferenceAgent } from "../../src/reference-agent/server.js";
 import { BINDING_EVENT, ENCRYPTION_STATE } from "../../src/matrix/provisioning.js";
 import { newChatId } from "../../src/store/index.js";
 import { spawnChild, type ChildHandle } from "./child.js";
 import { Cs } from "./cs-api.js";
+import { homeserverCpu, type HomeserverCpu } from "./proc.js";
 
 export const AGENT_ID = "echo";
 
@@ -23,20 +24,25 @@ export interface BenchWorld {
   agent: ReferenceAgent;
   workspace: string;
   dir: string;
+  /** The main Synapse process. */
   synapsePid(): number;
+  /** CPU snapshot of every homeserver process (Synapse, and PostgreSQL/Redis/nginx where they serve it). */
+  homeserverCpu(): HomeserverCpu;
   newUser(localpart: string): Promise<Cs>;
   /** A bot account exempt from rate limits (override 0/0). */
   newBot(localpart: string): Promise<Cs>;
-  /** Spawns the bot on `bot`'s account; `users` may talk to the echo agent. */
-  spawnBot(bot: Cs, users: readonly string[], name: string, extraEnv?: NodeJS.ProcessEnv): ChildHandle;
+  /** Spawns the bot on `bot`'s account; `users` may talk to the echo agent (and to `extraAgents`). */
+  spawnBot(bot: Cs, users: readonly string[], name: string, extraEnv?: NodeJS.ProcessEnv, extraAgents?: Record<string, string>): ChildHandle;
+  /** A reference agent in a child process of its own, with its own workspace. */
+  spawnAgent(id: string): ChildHandle;
   spawnEcho(echo: Cs): ChildHandle;
   close(): Promise<void>;
 }
 
-export async function createWorld(): Promise<BenchWorld> {
+export async function createWorld(topology: SynapseTopology = "sqlite"): Promise<BenchWorld> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "surfaces-bench-"));
   const logger = pino({ level: "silent" });
-  const synapse = await startSynapse({ maxUploadSize: "300M", logger });
+  const synapse = await startSynapse({ maxUploadSize: "300M", logger, topology });
   const agentsRoot = path.join(dir, "agents");
   const workspace = path.join(agentsRoot, AGENT_ID);
   mkdirSync(workspace, { recursive: true });
@@ -52,18 +58,22 @@ export async function createWorld(): Promise<BenchWorld> {
     workspace,
     dir,
     synapsePid: () => findPid(configPaths(synapse.dir).config),
+    homeserverCpu: () => homeserverCpu(synapse.dir, synapse.postgresDatabase),
     newUser: register,
     async newBot(localpart) {
       const bot = await register(localpart);
       await synapse.overrideRateLimit(bot.userId, { messagesPerSecond: 0, burstCount: 0 });
       return bot;
     },
-    spawnBot(bot, users, name, extraEnv = {}) {
+    spawnBot(bot, users, name, extraEnv = {}, extraAgents = {}) {
       const home = path.join(dir, name);
       mkdirSync(home, { recursive: true });
       const registryPath = path.join(home, "matrix-agents.yaml");
-      const lines = ["agents:", `  ${AGENT_ID}: { base_url: "${agent.url}", workspace_path: "${workspace}" }`, "user_agents:"];
-      for (const u of users) lines.push(`  "${u}": ["${AGENT_ID}"]`);
+      const lines = ["agents:", `  ${AGENT_ID}: { base_url: "${agent.url}", workspace_path: "${workspace}" }`];
+      for (const [id, url] of Object.entries(extraAgents)) lines.push(`  ${id}: { base_url: "${url}", workspace_path: "${path.join(agentsRoot, id)}" }`);
+      lines.push("user_agents:");
+      const ids = JSON.stringify([AGENT_ID, ...Object.keys(extraAgents)]);
+      for (const u of users) lines.push(`  "${u}": ${ids}`);
       writeFileSync(registryPath, `${lines.join("\n")}\n`);
       const child = spawnChild(
         "bot-child",
@@ -81,6 +91,13 @@ export async function createWorld(): Promise<BenchWorld> {
         },
         path.join(home, "bot.log"),
       );
+      children.push(child);
+      return child;
+    },
+    spawnAgent(id) {
+      const agentWorkspace = path.join(agentsRoot, id);
+      mkdirSync(agentWorkspace, { recursive: true });
+      const child = spawnChild("agent-child", { AGENT_WORKSPACE: agentWorkspace }, path.join(dir, `agent-${id}.log`));
       children.push(child);
       return child;
     },
@@ -102,7 +119,9 @@ function findPid(arg: string): number {
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").includes(arg)) return Number(name);
+      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+      // Workers name the same homeserver.yaml; the main process is the homeserver app.
+      if (cmd.includes(arg) && cmd.includes("synapse.app.homeserver")) return Number(name);
     } catch {
       // gone meanwhile
     }
@@ -111,7 +130,7 @@ function findPid(arg: string): number {
 }
 
 /** A chat room as the bot would create it (binding state by the bot), the owner invited and joined. */
-export async function provisionChat(bot: Cs, owner: Cs | string, index = 1, opts: { encrypted?: boolean } = {}): Promise<string> {
+export async function provisionChat(bot: Cs, owner: Cs | string, index = 1, agentId = AGENT_ID, opts: { encrypted?: boolean } = {}): Promise<string> {
   const ownerId = typeof owner === "string" ? owner : owner.userId;
   const roomId = await bot.createRoom({
     name: `bench ${index}`,
@@ -121,7 +140,7 @@ export async function provisionChat(bot: Cs, owner: Cs | string, index = 1, opts
       {
         type: BINDING_EVENT,
         state_key: "",
-        content: { owner: ownerId, kind: "chat", agent_id: AGENT_ID, platform_chat_id: newChatId(), index, archived: false },
+        content: { owner: ownerId, kind: "chat", agent_id: agentId, platform_chat_id: newChatId(), index, archived: false },
       },
       ...(opts.encrypted ? [ENCRYPTION_STATE] : []),
     ],
@@ -146,7 +165,7 @@ export async function provisionPlain(creator: Cs, member: Cs): Promise<string> {
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
 export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+  const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {

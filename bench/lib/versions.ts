@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url);
 
 const pkgVersion = (file: string): string => (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
 
-export async function versions(): Promise<{ synapse: string; sdk: string; surfaces: string }> {
+export function versions(): { synapse: string; sdk: string; surfaces: string } {
   let synapse = "unknown";
   try {
     synapse = execFileSync(defaultSynapsePython(), ["-c", "import synapse; print(synapse.__version__)"], { encoding: "utf8" }).trim();

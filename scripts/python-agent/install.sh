@@ -19,21 +19,9 @@ if [ -x "$py" ] && cmp -s "$reqs" "$stamp" && "$py" -c 'import websockets' 2>/de
   exit 0
 fi
 
-# The example uses websockets' asyncio API and modern typing: Python 3.10+.
-base_py=""
-for cand in python3.13 python3.12 python3.11 python3.10 python3; do
-  if command -v "$cand" >/dev/null 2>&1 &&
-     "$cand" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
-    base_py="$cand"; break
-  fi
-done
-[ -n "$base_py" ] || die "no Python >= 3.10 found on PATH"
-
-if [ ! -x "$py" ]; then
-  echo "python-agent-install: creating venv $venv with $($base_py --version)" >&2
-  "$base_py" -m venv "$venv" ||
-    die "'$base_py -m venv $venv' failed (on Debian/Ubuntu install the python3-venv package)"
-fi
+# shellcheck source=../lib/python-venv.sh
+source "$root/scripts/lib/python-venv.sh"
+ensure_venv "$venv" "python-agent-install" "the example uses modern typing"
 
 echo "python-agent-install: pip install -r examples/python-agent/requirements.txt" >&2
 "$py" -m pip install --quiet --disable-pip-version-check -r "$reqs" >&2 ||

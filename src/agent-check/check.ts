@@ -135,8 +135,9 @@ export async function runAgentCheck(options: AgentCheckOptions, onResult: (r: Ru
       const a = turn(socket, "agent-check-2", options.prompt);
       const b = turn(socket, "agent-check-3", options.prompt);
       const [ra, rb] = await Promise.all([a.finish(timeout, settleMs), b.finish(timeout, settleMs)]);
-      const problem = [["chat agent-check-2", ra], ["chat agent-check-3", rb]]
-        .map(([chat, r]) => [chat, turnProblem(r as typeof ra, timeout)] as const)
+      const chats: Array<[string, typeof ra]> = [["chat agent-check-2", ra], ["chat agent-check-3", rb]];
+      const problem = chats
+        .map(([chat, r]) => [chat, turnProblem(r, timeout)] as const)
         .find(([, p]) => p !== undefined);
       put("interleaved", problem ? "fail" : "pass", problem ? `${problem[0]}: ${problem[1]}` : `two concurrent turns on two chat ids each ended once (${ra.endMs} ms, ${rb.endMs} ms)`);
     }

@@ -89,6 +89,22 @@ export class AgentConnection {
   }
 
   /**
+   * Stops reading from the agent for `ms` (TCP backpressure slows its sends
+   * down to what we read). Short pauses only: a pong must get through well
+   * within the pong timeout. Returns false (and does nothing) unless open
+   * and reading.
+   */
+  pauseReading(ms: number): boolean {
+    const ws = this.ws;
+    if (this.state !== "open" || !ws || ws.isPaused) return false;
+    ws.pause();
+    setTimeout(() => {
+      if (this.ws === ws) ws.resume();
+    }, ms);
+    return true;
+  }
+
+  /**
    * Resolves true once connected, false after `timeoutMs`, on protocol
    * mismatch or on close. Cuts a pending backoff wait short so a user's
    * message does not sit out a 30 s delay after the agent came back.

@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import {
   AgentUnavailableError,
+  LIMIT_CODES,
   type AgentEndpoint,
   type AgentPort,
   type AgentStatus,
@@ -14,8 +15,10 @@ import {
 import { asChatId, type AgentId, type ChatId, type TurnId } from "../core/ids.js";
 import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import { AgentConnection } from "./connection.js";
-import { encodeFrame, MAX_FRAME_BYTES, type AgentFrame } from "./protocol.js";
+import { encodeFrame, MAX_FRAME_BYTES, type AgentFrame, type AgentTurnFrame } from "./protocol.js";
 import { toMessageFrame } from "./turn-events.js";
+import { FrameBudget } from "./frame-budget.js";
+import type { TurnLimits } from "./turn-limits.js";
 import { TurnTable } from "./turns.js";
 import { agentWsUrl } from "./url.js";
 import { surfacesVersion } from "./version.js";
@@ -36,6 +39,10 @@ export interface AgentPoolOptions {
   confirmTimeoutMs?: number;
   /** Default 0.5 s → 30 s. */
   backoff?: BackoffOptions;
+  /** Per-turn limits (answer bytes, files, confirms, turn length, cancel grace); defaults in turn-limits.ts. */
+  turnLimits?: Partial<TurnLimits>;
+  /** Frames one agent connection may send per second (bursts up to one second's worth). Default 5000. */
+  maxFramesPerSecond?: number;
   /** Sent in the surface hello. Default: package.json version. */
   surfaceVersion?: string;
   random?: () => number;
@@ -48,7 +55,16 @@ interface Agent {
   connection: AgentConnection;
   turns: TurnTable;
   log: Logger;
+  budget: FrameBudget;
+  /** Frames dropped over the rate since the last warning (one warning a second at most). */
+  overRate: { dropped: number; warnedAt: number };
 }
+
+export const DEFAULT_MAX_FRAMES_PER_SECOND = 5000;
+/** Late frames of an ended turn tolerated at full speed; past them, the connection is read slowly. */
+const WASTE_GRACE_FRAMES = 16;
+/** Then, after each such frame, the connection is not read for this long (at most one read's worth per pause). */
+const WASTE_PAUSE_MS = 25;
 
 type NotifyHandler = (agentId: AgentId, chatId: ChatId, text: string, notifyId?: string) => void;
 
@@ -57,6 +73,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
   const agents = new Map<AgentId, Agent>();
   let notifyHandler: NotifyHandler | undefined;
   const surfaceVersion = options.surfaceVersion ?? surfacesVersion();
+  const maxFramesPerSecond = options.maxFramesPerSecond ?? DEFAULT_MAX_FRAMES_PER_SECOND;
 
   const sendFrame = (agent: Agent, frame: Parameters<AgentConnection["send"]>[0]): boolean => {
     const sent = agent.connection.send(frame);
@@ -65,6 +82,22 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
   };
 
   function onFrame(agentId: AgentId, agent: Agent, frame: Exclude<AgentFrame, { type: "hello" }>): void {
+    // Frames of turns already over are dropped without spending the budget:
+    // a runaway that ignores its cancel must not cost the other turns theirs.
+    const requestId = "request_id" in frame ? frame.request_id : undefined;
+    const live = requestId === undefined || agent.turns.has(requestId as TurnId);
+    if (!live) {
+      // A turn that is over but whose frames keep coming (a runaway ignoring
+      // its cancel) is waste: read it slowly, so the flood costs the bot
+      // little and TCP makes the agent wait. A few late frames (an agent
+      // racing a cancel) cost nothing extra.
+      const dropped = requestId === undefined ? undefined : agent.turns.droppedAfterEnd(requestId);
+      if (dropped !== undefined && dropped >= WASTE_GRACE_FRAMES && agent.connection.pauseReading(WASTE_PAUSE_MS)) {
+        agent.log.debug({ turn: requestId, pause_ms: WASTE_PAUSE_MS }, "frames for a turn that is over; reading from the agent slowly");
+      }
+    } else if (!agent.budget.take()) {
+      return overRate(agentId, agent, frame);
+    }
     if (frame.type === "notify") {
       if (!notifyHandler) {
         agent.log.warn({ chat_id: frame.chat_id }, "dropped a notify: no handler registered");
@@ -86,6 +119,32 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
     agent.turns.deliver(frame as typeof frame & { request_id: string });
   }
 
+  /**
+   * Over the connection's frame rate: the turn sending the most frames ends
+   * with a notice and a cancel. Frames of other turns still go through (the
+   * flood is that turn's, not theirs); other frames are dropped, with one
+   * warning a second.
+   */
+  function overRate(agentId: AgentId, agent: Agent, frame: Exclude<AgentFrame, { type: "hello" }>): void {
+    const culprit = agent.turns.busiest();
+    if (culprit !== undefined) {
+      agent.turns.giveUp(culprit, LIMIT_CODES.frameRate, `the agent sent more than ${maxFramesPerSecond} frames a second`, maxFramesPerSecond);
+    }
+    if (frame.type !== "notify" && frame.request_id !== undefined && frame.request_id !== culprit && agent.turns.has(frame.request_id as TurnId)) {
+      agent.turns.deliver(frame as AgentTurnFrame & { request_id: string });
+      return;
+    }
+    agent.overRate.dropped++;
+    const now = Date.now();
+    if (now - agent.overRate.warnedAt >= 1000) {
+      agent.log.warn(
+        { agent_id: agentId, dropped: agent.overRate.dropped, max_frames_per_second: maxFramesPerSecond },
+        "agent over its frame rate; dropped frames",
+      );
+      agent.overRate = { dropped: 0, warnedAt: now };
+    }
+  }
+
   function createAgent(agentId: AgentId, endpoint: AgentEndpoint): Agent {
     const log = options.logger.child({ agent_id: agentId });
     const holder: { agent?: Agent } = {};
@@ -93,7 +152,8 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
       logger: log,
       idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
       confirmTimeoutMs: options.confirmTimeoutMs ?? 5 * 60_000,
-      onIdleTimeout: (turnId) => connection.send({ type: "cancel", request_id: turnId }),
+      ...(options.turnLimits && { limits: options.turnLimits }),
+      onGiveUp: (turnId) => connection.send({ type: "cancel", request_id: turnId }),
       onConfirmTimeout: (turnId, confirmId) =>
         connection.send({ type: "confirm_result", request_id: turnId, confirm_id: confirmId, approved: false }),
     });
@@ -114,7 +174,8 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
         onUp: (again) => options.onConnected?.(agentId, again),
       },
     );
-    holder.agent = { endpoint, connection, turns, log };
+    const budget = new FrameBudget(maxFramesPerSecond);
+    holder.agent = { endpoint, connection, turns, log, budget, overRate: { dropped: 0, warnedAt: 0 } };
     return holder.agent;
   }
 
@@ -150,6 +211,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
       const agent = agents.get(agentId);
       if (!agent?.turns.has(turnId)) return;
       sendFrame(agent, { type: "cancel", request_id: turnId });
+      agent.turns.cancelled(turnId);
     },
 
     confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean): void {

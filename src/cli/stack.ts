@@ -1,7 +1,8 @@
 /**
  * `surfaces stack`: everything on 127.0.0.1 for trying the bot — a real
  * Synapse (kept in .stack/ between runs), the reference agent and the bot —
- * then prints how to log in. `--smoke` also plays the demo user once
+ * then prints how to log in. Logs are readable lines on a terminal and JSON
+ * when piped or with NODE_ENV=production. `--smoke` also plays the demo user once
  * (invite → Space → "hello" → answer) and exits, to prove the stack works.
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -9,7 +10,7 @@ import { resolve, join } from "node:path";
 import { start, type App } from "../app.js";
 import { loadConfig } from "../config/env.js";
 import { startSynapse, loginWithPassword, registerWithSharedSecret, type RegisteredUser, type SynapseHandle } from "../dev/synapse.js";
-import { createLogger } from "../logger.js";
+import { createLogger, readableDestination, wantsReadableLogs } from "../logger.js";
 import { startReferenceAgent, type ReferenceAgent } from "../reference-agent/server.js";
 import { runSmoke } from "./stack-smoke.js";
 
@@ -18,7 +19,8 @@ const DEMO_PASSWORD = "demo-password";
 export async function runStack(argv: string[]): Promise<void> {
   const smoke = argv.includes("--smoke");
   const root = resolve(process.env["SURFACES_STACK_DIR"] ?? ".stack");
-  const logger = createLogger(process.env["SURFACES_LOG_LEVEL"] ?? "info");
+  const readable = wantsReadableLogs(process.stdout, process.env);
+  const logger = createLogger(process.env["SURFACES_LOG_LEVEL"] ?? "info", readable ? await readableDestination() : undefined);
   mkdirSync(root, { recursive: true });
 
   const synapse = await startSynapse({ dir: join(root, "synapse"), port: 8008, logger });

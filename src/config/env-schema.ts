@@ -74,6 +74,15 @@ export const configSchema = z.object({
   agentWaitMs: wholeNumber(0).default(180_000),
   /** An unanswered `!yes`/`!no` question (and an agent's `confirm`) counts as no after this. */
   confirmTimeoutMs: wholeNumber(1).default(300_000),
+  /** What one turn may cost: answer bytes, files, questions, run time (past one, the turn ends with a notice). */
+  turnMaxAnswerBytes: wholeNumber(1).default(1_048_576),
+  turnMaxFiles: wholeNumber(0).default(20),
+  turnMaxConfirms: wholeNumber(0).default(5),
+  turnMaxMs: wholeNumber(1).default(3_600_000),
+  /** After `!stop`, how long the agent has to end the turn before the bot ends it itself. */
+  stopGraceMs: wholeNumber(1).default(5_000),
+  /** Frames one agent connection may send per second. */
+  agentMaxFramesPerSec: wholeNumber(1).default(5_000),
   /** null when SURFACES_HTTP_ADDR=off. */
   httpAddr: httpAddr.default({ host: "127.0.0.1", port: 9464 }),
   /** Unset: use the homeserver's upload limit, learned at runtime. */

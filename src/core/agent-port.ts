@@ -36,13 +36,33 @@ export type TurnEvent =
   | { type: "end"; usage?: { inputTokens: number; outputTokens: number } }
   | {
       type: "error";
-      /** Agent codes pass through; the port adds `idle_timeout`, `connection_lost`, `unavailable`. */
+      /**
+       * Agent codes pass through; the port adds `idle_timeout`,
+       * `connection_lost`, `unavailable` and LIMIT_CODES.
+       */
       code: string;
       message: string;
       retryable: boolean;
+      /** For the port's own limit codes: the limit that was passed (bytes, count or ms). */
+      limit?: number;
     };
 
 export type TurnSink = (event: TurnEvent) => void;
+
+/**
+ * Codes of the errors the port ends a turn with when the agent passes one of
+ * the surface's limits (besides `idle_timeout` and `connection_lost`); the
+ * core words one notice for each. `limit` on the event says what was passed.
+ */
+export const LIMIT_CODES = {
+  answerBytes: "limit_answer_bytes",
+  files: "limit_files",
+  confirms: "limit_confirms",
+  turnLength: "limit_turn_length",
+  frameRate: "limit_frame_rate",
+  /** `!stop` asked the agent to stop and it did not end the turn in time. */
+  cancelIgnored: "cancel_ignored",
+} as const;
 
 export type AgentStatus = "connected" | "connecting" | "unavailable";
 
@@ -73,7 +93,11 @@ export interface AgentPort {
    * Never throws from inside `sink` delivery.
    */
   startTurn(agentId: AgentId, request: TurnRequest, sink: TurnSink): Promise<void>;
-  /** Asks the agent to stop a turn. Fire and forget; never throws. */
+  /**
+   * Asks the agent to stop a turn. Fire and forget; never throws. If the
+   * agent has not ended the turn within the cancel grace period, the port
+   * ends it with `error{code:"cancel_ignored"}` and drops what follows.
+   */
   cancel(agentId: AgentId, turnId: TurnId): void;
   /** The user's answer to a `confirm`. Fire and forget; never throws. */
   confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean): void;

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { AgentPort } from "./agent-port.js";
 import type { BindingReader, ChatPort, MediaPort } from "./chat-port.js";
 import type { CoreStore, RoomRecord } from "./core-store.js";
-import type { AgentId, ChatId, RoomId, UserId } from "./ids.js";
+import type { AgentId, ChatId, UserId } from "./ids.js";
 import type { IncomingEvent } from "./incoming.js";
 import { prepareFiles } from "./file-flow.js";
 import { RoomLoop, roomKey } from "./room-loop.js";
@@ -68,7 +68,11 @@ export class Dispatcher {
       onForwarded: (eventId, turnId) => deps.store.inbox.setStatus(eventId, "forwarded", turnId),
       onConfirm: (turn, confirmId, prompt) => this.confirmations.askAgent(turn, confirmId, prompt),
       inRoom: (roomId, task) => this.loop.inRoom(roomId, task),
-      onTurnEnded: (turn) => this.confirmations.turnEnded(turn),
+      // An item too, so it comes after a question the turn asked just before it ended.
+      onTurnEnded: (turn) =>
+        void this.loop
+          .inRoom(turn.roomId, () => this.confirmations.turnEnded(turn))
+          .catch((err: unknown) => deps.logger.error({ err, room_id: turn.roomId }, "could not drop the ended turn's question")),
     });
     const confirmTimeoutMs = deps.confirmTimeoutMs ?? 5 * 60_000;
     this.confirmations = new Confirmations({ ...deps, timeoutMs: confirmTimeoutMs, inRoom: (roomId, task) => this.loop.inRoom(roomId, task) });

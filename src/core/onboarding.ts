@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { ChatPort } from "./chat-port.js";
-import type { AgentId, RoomId, UserId } from "./ids.js";
+import type { AgentId, ChatId, RoomId, UserId } from "./ids.js";
 import { strings } from "./strings.js";
 import type { CoreStore } from "./core-store.js";
 
@@ -8,7 +8,7 @@ export interface OnboardingDeps {
   chat: ChatPort;
   store: CoreStore;
   logger: Logger;
-  newChatId: () => import("./ids.js").ChatId;
+  newChatId: () => ChatId;
   /** The agents a user may use, default first; empty for strangers. */
   agentsFor(user: UserId): AgentId[];
 }

@@ -25,6 +25,19 @@ export const strings = {
   agentIdleTimeout: (seconds: number) =>
     `⚠️ The agent stopped answering (nothing for ${seconds} s), so I ended this turn.`,
   agentConnectionLost: "⚠️ The connection to the agent was lost mid-answer; what arrived is above.",
+  // Limits on one turn (src/agents/turn-limits.ts); the agent was told to cancel.
+  limitAnswerBytes: (limit: number) =>
+    `⚠️ The agent's answer passed the ${formatBytes(limit)} limit for one answer, so I ended this turn; what arrived up to the limit is above.`,
+  limitFiles: (limit: number) =>
+    `⚠️ The agent tried to send more than ${limit} files in one answer, so I ended this turn.`,
+  limitConfirms: (limit: number) =>
+    `⚠️ The agent asked more than ${limit} questions in one answer, so I ended this turn.`,
+  limitTurnLength: (ms: number) =>
+    `⚠️ The agent worked on this for longer than the ${formatDuration(ms)} limit, so I ended this turn.`,
+  limitFrameRate: (perSecond: number) =>
+    `⚠️ The agent sent messages faster than the limit of ${perSecond} a second, so I ended this turn.`,
+  cancelIgnored: (ms: number) =>
+    `⏹ The agent did not stop within ${formatDuration(ms)}, so I ended this turn here; anything more it sends for it is dropped.`,
   agentNotInRegistry: (agentId: string) =>
     `⚠️ This room's agent **${agentId}** is no longer configured, so I can't forward messages from it. Start a new chat with \`!new\`.`,
   roomUnknown:

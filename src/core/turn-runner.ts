@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import {
   AgentUnavailableError,
+  LIMIT_CODES,
   type AgentPort,
   type Attachment,
   type TurnEvent,
@@ -29,12 +30,14 @@ export interface ActiveTurn {
   roomId: RoomId;
   reply: ReplyStream;
   stopRequested: boolean;
+  /** The answer shows, so typing was turned off. */
+  typingCleared?: boolean;
 }
 
 /** Between two tries to reach an agent that refused at once. */
 const RETRY_PAUSE_MS = 1000;
 
-type Outcome = { kind: "end" } | { kind: "error"; code: string; message: string };
+type Outcome = { kind: "end" } | { kind: "error"; code: string; message: string; limit?: number };
 
 export interface TurnRunnerDeps {
   chat: ChatPort;
@@ -103,7 +106,9 @@ export class TurnRunner {
       const result = await outcome;
       await reply.finish({ stopped: turn.stopRequested });
       await this.fileSends.get(turnId)?.chain;
-      if (result.kind === "error" && !turn.stopRequested) {
+      // After !stop an error is the agent's way of stopping, except when it
+      // never stopped: then the user learns the turn was ended here.
+      if (result.kind === "error" && (!turn.stopRequested || result.code === LIMIT_CODES.cancelIgnored)) {
         log.warn({ code: result.code, reason: result.message }, "turn failed");
         await chat.sendNotice(input.roomId, this.noticeFor(result), `t.${turnId}.error`);
       } else {
@@ -185,6 +190,7 @@ export class TurnRunner {
   private onEvent(turn: ActiveTurn, event: TurnEvent, settle: (o: Outcome) => void, log: Logger): void {
     switch (event.type) {
       case "text":
+        this.answerShows(turn);
         turn.reply.setStatus(null);
         turn.reply.appendText(event.delta);
         return;
@@ -198,6 +204,7 @@ export class TurnRunner {
         turn.reply.setStatus(`⏳ ${event.text}`);
         return;
       case "block":
+        this.answerShows(turn);
         turn.reply.appendBlock(event.block);
         return;
       case "file": {
@@ -223,23 +230,53 @@ export class TurnRunner {
         settle({ kind: "end" });
         return;
       case "error":
-        settle({ kind: "error", code: event.code, message: event.message });
+        settle({ kind: "error", code: event.code, message: event.message, ...(event.limit !== undefined && { limit: event.limit }) });
         return;
     }
+  }
+
+  /**
+   * Typing means "the agent is working and nothing shows yet": once the
+   * answer itself shows and grows, the indicator goes. Each typing change is
+   * a request and a wake-up of every member's sync, which cost the
+   * homeserver work per answer whenever a busy homeserver made a turn pass
+   * the indicator's delay.
+   */
+  private answerShows(turn: ActiveTurn): void {
+    if (turn.typingCleared) return;
+    turn.typingCleared = true;
+    this.deps.chat.setTyping(turn.roomId, false);
   }
 
   private inRoom(roomId: RoomId, task: () => Promise<void>): Promise<void> {
     return this.deps.inRoom ? this.deps.inRoom(roomId, task) : task();
   }
 
-  private noticeFor(result: { code: string; message: string }): string {
+  private noticeFor(result: { code: string; message: string; limit?: number }): string {
+    const { limit } = result;
     switch (result.code) {
       case "idle_timeout":
         return strings.agentIdleTimeout(Math.round(this.deps.idleTimeoutMs / 1000));
       case "connection_lost":
         return strings.agentConnectionLost;
-      default:
-        return strings.agentError(result.message);
     }
+    // The port's own limits carry the limit; an agent's error with a look-alike code does not.
+    if (limit !== undefined) {
+      switch (result.code) {
+        case LIMIT_CODES.answerBytes:
+          return strings.limitAnswerBytes(limit);
+        case LIMIT_CODES.files:
+          return strings.limitFiles(limit);
+        case LIMIT_CODES.confirms:
+          return strings.limitConfirms(limit);
+        case LIMIT_CODES.turnLength:
+          return strings.limitTurnLength(limit);
+        case LIMIT_CODES.frameRate:
+          return strings.limitFrameRate(limit);
+        case LIMIT_CODES.cancelIgnored:
+          return strings.cancelIgnored(limit);
+      }
+    }
+    return strings.agentError(result.message);
   }
 }

@@ -6,6 +6,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import path from "node:path";
 import { stringify } from "yaml";
+import { mainWorkerConfig, replicationListener, type WorkerPorts } from "./synapse-workers.js";
 
 /** Secrets and the port kept in the data dir so a restart finds the same server. */
 export interface SynapseState {
@@ -13,17 +14,24 @@ export interface SynapseState {
   sharedSecret: string;
   macaroonSecret: string;
   formSecret: string;
+  /** PostgreSQL database name, when the server runs on PostgreSQL. */
+  postgresDatabase?: string;
   admin?: { userId: string; password: string; accessToken: string; deviceId: string };
 }
 
 export interface SynapseConfigInput {
   dir: string;
+  /** The port clients use: Synapse's own listener, or the proxy's with workers. */
   port: number;
   state: SynapseState;
   /** Keep Synapse's own rc_* defaults (for tests of rate-limit behaviour). */
   defaultRateLimits: boolean;
   /** Synapse size string, e.g. "50M". */
   maxUploadSize: string;
+  /** The `database:` section; default SQLite in the data dir. */
+  database?: Record<string, unknown>;
+  /** With workers: the main process listens on ports.main behind the proxy. */
+  workers?: WorkerPorts;
 }
 
 export const SERVER_NAME = "localhost";
@@ -72,23 +80,26 @@ export const configPaths = (dir: string) => ({
 
 export function homeserverYaml(input: SynapseConfigInput): string {
   const p = configPaths(input.dir);
+  const workers = input.workers;
   const config: Record<string, unknown> = {
     server_name: SERVER_NAME,
     public_baseurl: `http://127.0.0.1:${input.port}/`,
     pid_file: p.pid,
     listeners: [
       {
-        port: input.port,
+        port: workers ? workers.main : input.port,
         bind_addresses: ["127.0.0.1"],
         type: "http",
         tls: false,
-        x_forwarded: false,
+        x_forwarded: workers !== undefined,
         // The admin API (/_synapse/admin) is mounted with the client resource.
         resources: [{ names: ["client"], compress: false }],
       },
+      ...(workers ? [replicationListener(workers.replication)] : []),
     ],
+    ...(workers ? mainWorkerConfig(workers) : {}),
     // A file, not :memory:, so restart() keeps rooms and users.
-    database: { name: "sqlite3", args: { database: p.database } },
+    database: input.database ?? { name: "sqlite3", args: { database: p.database } },
     log_config: p.logConfig,
     media_store_path: p.media,
     max_upload_size: input.maxUploadSize,
@@ -112,7 +123,8 @@ export function homeserverYaml(input: SynapseConfigInput): string {
   return stringify(config);
 }
 
-export function logConfigYaml(logFile: string): string {
+/** `accessLog`: also log each request (the listener's access logger), to see which process served it. */
+export function logConfigYaml(logFile: string, accessLog = false): string {
   return stringify({
     version: 1,
     formatters: {
@@ -123,6 +135,7 @@ export function logConfigYaml(logFile: string): string {
       file: { class: "logging.FileHandler", formatter: "precise", filename: logFile, encoding: "utf8" },
     },
     root: { level: "WARNING", handlers: ["file"] },
+    ...(accessLog ? { loggers: { "synapse.access": { level: "INFO" } } } : {}),
     disable_existing_loggers: false,
   });
 }

@@ -1,6 +1,7 @@
 /**
- * One Synapse child process: spawn, wait for /health, stop. Keeps the tail of
- * its stdout/stderr so a failed start can say why.
+ * Child processes of a local homeserver (Synapse's main process and workers,
+ * and the Redis and nginx of the worker topology): spawn, wait until they
+ * answer, stop. Keeps the tail of stdout/stderr so a failed start can say why.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -29,8 +30,19 @@ function trackForExit(child: ChildProcess): void {
   });
 }
 
-export function spawnSynapse(python: string, configPath: string, cwd: string): SynapseProcess {
-  const child = spawn(python, ["-m", "synapse.app.homeserver", "-c", configPath], {
+/** Synapse's main process, or with `app` a worker (configs are merged in order). */
+export function spawnSynapse(
+  python: string,
+  configPaths: string | string[],
+  cwd: string,
+  app = "synapse.app.homeserver",
+): SynapseProcess {
+  const configs = (Array.isArray(configPaths) ? configPaths : [configPaths]).flatMap((c) => ["-c", c]);
+  return spawnChild(python, ["-m", app, ...configs], cwd);
+}
+
+export function spawnChild(command: string, args: string[], cwd: string): SynapseProcess {
+  const child = spawn(command, args, {
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, PYTHONUNBUFFERED: "1" },
@@ -70,6 +82,27 @@ export async function waitForHealth(baseUrl: string, proc: SynapseProcess, timeo
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`Synapse did not answer GET /health with 200 within ${timeoutMs} ms`);
+}
+
+/** Polls a TCP connect to 127.0.0.1:port; rejects early when the process dies. */
+export async function waitForPort(port: number, proc: SynapseProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let died: string | undefined;
+  void proc.exited.then((how) => (died = how));
+  while (Date.now() < deadline) {
+    if (died !== undefined) throw new Error(`process exited before listening on ${port} (${died})`);
+    const open = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(port, "127.0.0.1");
+      sock.once("connect", () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
 /** SIGTERM, then SIGKILL after graceMs. Resolves once the process is gone. */

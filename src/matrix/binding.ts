@@ -34,7 +34,7 @@ export function trustedBinding(lookup: StateLookup, botUserId: string): BindingV
     return { ok: false, reason: "room not created by the bot" };
   }
   if (event.sender !== botUserId) return { ok: false, reason: "binding not sent by the bot" };
-  const binding = bindingFromContent(event.content as Partial<BindingContent>);
+  const binding = bindingFromContent(event.content);
   return binding ? { ok: true, binding } : { ok: false, reason: "malformed binding" };
 }
 

@@ -24,7 +24,7 @@ export function toIncoming(event: MatrixEvent): IncomingEvent | null {
     case "m.room.encrypted":
       return { kind: "message", ...base, text: "", files: [], encrypted: true };
     case "m.reaction": {
-      const rel = event.getContent()["m.relates_to"] as { rel_type?: string; event_id?: string; key?: string } | undefined;
+      const rel = event.getContent()["m.relates_to"];
       if (rel?.rel_type !== "m.annotation" || !rel.event_id || typeof rel.key !== "string") return null;
       return { kind: "reaction", ...base, targetEventId: asEventId(rel.event_id), key: rel.key };
     }
@@ -47,7 +47,7 @@ export function afterDecryption(event: MatrixEvent): IncomingEvent | null {
 }
 
 function messageOf(event: MatrixEvent, base: Pick<IncomingEvent, "roomId" | "eventId" | "sender">): IncomingEvent | null {
-  const content = event.getContent() as Record<string, unknown>;
+  const content = event.getContent<Record<string, unknown>>();
   const relates = content["m.relates_to"] as { rel_type?: string } | undefined;
   if (relates?.rel_type === "m.replace") return null; // edits are not new turns
   const msgtype = content["msgtype"];

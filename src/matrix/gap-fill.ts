@@ -1,4 +1,4 @@
-import { Direction, MatrixEvent, type IRoomEvent, type MatrixClient } from "matrix-js-sdk";
+import { Direction, MatrixEvent, type MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import type { IncomingEvent } from "../core/incoming.js";
 import { afterDecryption } from "./convert.js";
@@ -53,7 +53,7 @@ export class GapFiller {
     let from: string | undefined = fromToken;
     for (let page = 0; page < MAX_PAGES && from; page++) {
       const res = await this.client.createMessagesRequest(roomId, from, PAGE_SIZE, Direction.Backward);
-      for (const raw of res.chunk as IRoomEvent[]) {
+      for (const raw of res.chunk) {
         // The bot's own event is a fence too: what came before it arrived
         // while the bot was live, so the ledger has it (even once pruned).
         if (this.known(raw.event_id) || raw.sender === this.client.getUserId()) return missed;

@@ -8,12 +8,12 @@ import { GapFiller } from "./gap-fill.js";
 
 export interface IntakeHandlers {
   /** A live event for the core. Must be synchronous up to recording it in the ledger. */
-  onEvent(event: IncomingEvent): void;
+  onEvent: (event: IncomingEvent) => void;
   /** A historical event from a first-ever sync: record it as seen, never answer it. */
   onHistorical(event: IncomingEvent): void;
   onSyncState?(state: SyncState): void;
   /** Whether the ledger already holds an event (where a gap's backfill stops). */
-  known(eventId: string): boolean;
+  known: (eventId: string) => boolean;
 }
 
 export interface IntakeOptions {

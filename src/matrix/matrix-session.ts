@@ -41,9 +41,9 @@ export interface MatrixSessionOptions {
   /** Where the token, device id and sync position are kept. */
   persistence: SessionPersistence;
   logger: Logger;
-  onRateLimited?(): void;
-  onSent?(ms: number): void;
-  onFirstVisible?(ms: number): void;
+  onRateLimited?: () => void;
+  onSent?: (ms: number) => void;
+  onFirstVisible?: (ms: number) => void;
 }
 
 export interface MatrixSession {

@@ -59,7 +59,7 @@ export async function setUpSecretStorage(deps: RecoveryDeps): Promise<void> {
   if (!crypto) return;
   if (!(await deps.client.secretStorage.hasKey())) {
     await crypto.bootstrapSecretStorage({
-      createSecretStorageKey: async () => ({ privateKey: deps.privateKey, keyInfo: { name: "Surfaces recovery key" } }),
+      createSecretStorageKey: () => Promise.resolve({ privateKey: deps.privateKey, keyInfo: { name: "Surfaces recovery key" } }),
       setupNewSecretStorage: true,
       setupNewKeyBackup: true,
     });

@@ -6,14 +6,15 @@ import type { EditPacer } from "./edit-pacer.js";
 import { editContent, markdownContent } from "./message-content.js";
 import { blockToMarkdown } from "./render.js";
 import type { MatrixSender } from "./sender.js";
-import { cutPoint } from "./split.js";
+import { cutPoint, MAX_SEGMENT_BYTES } from "./split.js";
+import { TextQueue } from "./text-queue.js";
 
-interface Segment {
-  start: number;
-  /** Exclusive end once the segment is closed; null while it is the live one. */
-  end: number | null;
+/** The message currently being written (the edit target); earlier ones are done and forgotten. */
+interface LiveSegment {
+  index: number;
   eventId: EventId | null;
   edits: number;
+  /** What the live message shows now (for "anything new to show?"). */
   shown: string;
 }
 
@@ -30,11 +31,20 @@ export const FIRST_SEND_EAGER_CHARS = 200;
  * edits of that message at the pacer's pace, one edit in flight; text past
  * the size of one event continues in a new message. `finish` publishes the
  * exact final text of every message, however slow the homeserver is.
+ *
+ * Memory holds only the live message's text and the tail not posted yet: a
+ * finished message is sent once with its final text and then forgotten, so a
+ * flood costs the same per message at the first megabyte as at the last.
  */
 export class MatrixReplyStream implements ReplyStream {
-  private text = "";
+  /** The live message's text (at most one message's worth once the pump has run). */
+  private head = "";
+  /** Text after `head` that the pump has not placed yet. */
+  private readonly tail = new TextQueue();
+  private anyText = false;
   private status: string | null = null;
-  private readonly segments: Segment[] = [{ start: 0, end: null, eventId: null, edits: 0, shown: "" }];
+  private live: LiveSegment = { index: 0, eventId: null, edits: 0, shown: "" };
+  private first: EventId | null = null;
   private finished = false;
   /**
    * The pump's pause. Any change ends a wait for `news`; only `finish` ends a
@@ -56,14 +66,12 @@ export class MatrixReplyStream implements ReplyStream {
 
   appendText(delta: string): void {
     if (this.finished || delta === "") return;
-    this.text += delta;
-    this.kick();
+    this.add(delta);
   }
 
   appendBlock(block: Block): void {
     if (this.finished) return;
-    this.text += blockToMarkdown(block);
-    this.kick();
+    this.add(blockToMarkdown(block));
   }
 
   setStatus(line: string | null): void {
@@ -73,26 +81,39 @@ export class MatrixReplyStream implements ReplyStream {
   }
 
   firstEventId(): EventId | null {
-    return this.segments[0]?.eventId ?? null;
+    return this.first;
   }
 
   async finish(outcome: { stopped?: boolean }): Promise<void> {
     if (this.finished) return this.pump ?? undefined;
-    if (outcome.stopped && this.text !== "") this.text += STOPPED_MARK;
+    if (outcome.stopped) {
+      // A stop frees the room now: the live message keeps what fits in it,
+      // and a backlog the homeserver has not seen yet is not posted.
+      const rest = this.head + this.tail.peek(MAX_SEGMENT_BYTES + 1);
+      this.head = rest.slice(0, cutPoint(rest, MAX_SEGMENT_BYTES - Buffer.byteLength(STOPPED_MARK)));
+      this.tail.clear();
+      if (this.anyText) this.tail.push(STOPPED_MARK);
+    }
     this.status = null;
     this.finished = true;
     this.kick();
     await this.pump;
   }
 
-  /** The text shown so far (for tests and `!stop`). */
-  currentText(): string {
-    return this.text;
+  /** Code units held in memory: the live message's text and the unposted tail (for tests). */
+  heldChars(): number {
+    return this.head.length + this.tail.length;
+  }
+
+  private add(text: string): void {
+    this.anyText = true;
+    this.tail.push(text);
+    this.kick();
   }
 
   private kick(): void {
     const waiter = this.waiter;
-    const enough = waiter?.kind === "first" && this.text.length >= FIRST_SEND_EAGER_CHARS;
+    const enough = waiter?.kind === "first" && this.heldChars() >= FIRST_SEND_EAGER_CHARS;
     if (waiter && (waiter.kind === "news" || this.finished || enough)) {
       this.waiter = null;
       waiter.resolve();
@@ -105,27 +126,32 @@ export class MatrixReplyStream implements ReplyStream {
     // text and `end` often arrive in separate socket reads): one event
     // instead of a message and an edit right behind it. `finish`, or text
     // enough to show, cuts it short.
-    if (!this.segments[0]?.eventId && !this.finished && this.text.length < FIRST_SEND_EAGER_CHARS) {
+    if (!this.first && !this.finished && this.heldChars() < FIRST_SEND_EAGER_CHARS) {
       await this.waitFor(FIRST_SEND_WINDOW_MS, "first");
     }
     for (;;) {
-      const live = this.segments[this.segments.length - 1] as Segment;
-      const rest = this.text.slice(live.start);
+      // Only one message's worth past the head is ever looked at.
+      const peeked = this.tail.peek(MAX_SEGMENT_BYTES + 1);
+      const rest = this.head + peeked;
       const cut = cutPoint(rest);
       if (cut < rest.length) {
-        live.end = live.start + cut;
-        await this.publish(this.segments.length - 1, this.text.slice(live.start, live.end), true);
-        this.segments.push({ start: live.end, end: null, eventId: null, edits: 0, shown: "" });
+        this.tail.drop(peeked.length);
+        this.tail.unshift(rest.slice(cut));
+        this.head = "";
+        await this.publish(rest.slice(0, cut), true);
+        this.live = { index: this.live.index + 1, eventId: null, edits: 0, shown: "" };
         continue;
       }
+      this.head = rest;
+      this.tail.clear();
       const view = this.view(rest);
-      if (view !== null && view !== live.shown) {
+      if (view !== null && view !== this.live.shown) {
         const wait = this.lastPublish + this.pacer.intervalMs() - Date.now();
-        if (live.eventId && !this.finished && wait > 0) {
+        if (this.live.eventId && !this.finished && wait > 0) {
           await this.waitFor(wait, "pace");
           continue; // more may have arrived while waiting: recompute
         }
-        await this.publish(this.segments.length - 1, view, this.finished);
+        await this.publish(view, this.finished);
         continue;
       }
       if (this.finished) return;
@@ -135,7 +161,7 @@ export class MatrixReplyStream implements ReplyStream {
 
   /** What the live message should show now, or null when there is nothing to show yet. */
   private view(rest: string): string | null {
-    if (this.finished) return rest !== "" ? rest : this.segments.length === 1 && !this.segments[0]?.eventId ? null : EMPTY_ANSWER;
+    if (this.finished) return rest !== "" ? rest : this.live.index === 0 && !this.live.eventId ? null : EMPTY_ANSWER;
     const status = this.status ? `_${this.status}_` : "";
     if (rest === "" && status === "") return null;
     return rest === "" ? status : status ? `${rest}\n\n${status}` : rest;
@@ -156,17 +182,21 @@ export class MatrixReplyStream implements ReplyStream {
     this.waiter = null;
   }
 
-  private async publish(index: number, markdown: string, final: boolean): Promise<void> {
-    const seg = this.segments[index] as Segment;
+  /** Sends the live message (or an edit of it) showing `markdown`. */
+  private async publish(markdown: string, final: boolean): Promise<void> {
+    const seg = this.live;
     const content = markdownContent(markdown, "m.text");
     const opts = final ? { maxAttempts: FINAL_ATTEMPTS } : {};
     try {
       if (!seg.eventId) {
-        seg.eventId = await this.sender.send(this.roomId, "m.room.message", content, `${this.key}.s${index}`, opts);
-        if (index === 0) this.onFirstVisible?.();
+        seg.eventId = await this.sender.send(this.roomId, "m.room.message", content, `${this.key}.s${seg.index}`, opts);
+        if (seg.index === 0) {
+          this.first = seg.eventId;
+          this.onFirstVisible?.();
+        }
       } else {
         const suffix = final ? "final" : `e${++seg.edits}`;
-        await this.sender.send(this.roomId, "m.room.message", editContent(seg.eventId, content), `${this.key}.s${index}.${suffix}`, opts);
+        await this.sender.send(this.roomId, "m.room.message", editContent(seg.eventId, content), `${this.key}.s${seg.index}.${suffix}`, opts);
       }
       this.eventsSent++;
       this.pacer.onSuccess();

@@ -34,7 +34,7 @@ export class PersistentSyncStore extends MemoryStore {
       try {
         const data = JSON.parse(saved) as ISavedSync;
         this.accumulator.accumulate(
-          { next_batch: data.nextBatch, rooms: data.roomsData, account_data: { events: data.accountData } } as ISyncResponse,
+          { next_batch: data.nextBatch, rooms: data.roomsData, account_data: { events: data.accountData } },
           true,
         );
         this.hadSavedSync = Boolean(data.nextBatch);
@@ -44,28 +44,28 @@ export class PersistentSyncStore extends MemoryStore {
     }
   }
 
-  override async setSyncData(syncData: ISyncResponse): Promise<void> {
+  override setSyncData(syncData: ISyncResponse): Promise<void> {
     this.accumulator.accumulate(syncData);
     this.dirty = true;
+    return Promise.resolve();
   }
 
-  override async getSavedSync(): Promise<ISavedSync | null> {
+  override getSavedSync(): Promise<ISavedSync | null> {
     const json = this.accumulator.getJSON();
-    if (!json.nextBatch) return null;
-    return structuredClone(json);
+    return Promise.resolve(json.nextBatch ? structuredClone(json) : null);
   }
 
-  override async getSavedSyncToken(): Promise<string | null> {
-    return this.accumulator.getNextBatchToken() || null;
+  override getSavedSyncToken(): Promise<string | null> {
+    return Promise.resolve(this.accumulator.getNextBatchToken() || null);
   }
 
   override wantsSave(): boolean {
     return this.dirty && Date.now() - this.lastSave >= this.minSaveIntervalMs;
   }
 
-  override async save(force = false): Promise<void> {
-    if (!this.dirty && !force) return;
-    this.flush();
+  override save(force = false): Promise<void> {
+    if (this.dirty || force) this.flush();
+    return Promise.resolve();
   }
 
   /** Writes the accumulated sync now (called on shutdown). */

@@ -4,7 +4,7 @@
  * one's numbers in isolation.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { AgentPort, AgentStatus } from "../core/agent-port.js";
+import { LIMIT_CODES, type AgentPort, type AgentStatus } from "../core/agent-port.js";
 import type { AgentId } from "../core/ids.js";
 
 export type FileDirection = "inbound" | "outbound";
@@ -128,7 +128,7 @@ export const FAILURE_CODES = [
   "start_failed",
   "idle_timeout",
   "connection_lost",
-  "limit_exceeded",
+  ...Object.values(LIMIT_CODES),
   "agent_error",
   "model_error",
   "tool_error",

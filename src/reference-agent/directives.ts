@@ -13,6 +13,7 @@ export type Directive =
   | { kind: "file"; path: string; caption?: string }
   | { kind: "error" }
   | { kind: "tool"; query: string }
+  | { kind: "slowtool"; holdMs: number }
   | { kind: "progress" }
   | { kind: "table" }
   | { kind: "code" }
@@ -22,7 +23,12 @@ export type Directive =
   | { kind: "die" }
   | { kind: "markdown" }
   | { kind: "long"; length: number }
-  | { kind: "bad"; bad: BadKind };
+  | { kind: "bad"; bad: BadKind }
+  // Runaway agents, for the surface's limits: these ignore `cancel`.
+  | { kind: "flood"; length: number; chunk: number }
+  | { kind: "stubborn"; count: number; delayMs: number }
+  | { kind: "files"; count: number; path: string }
+  | { kind: "confirms"; count: number };
 
 export const DEFAULT_SLOW_COUNT = 5;
 export const DEFAULT_SLOW_DELAY_MS = 20;
@@ -30,10 +36,19 @@ export const DEFAULT_NOTIFY_DELAY_MS = 200;
 export const DEFAULT_NOTIFY_TEXT = "background task finished";
 export const DEFAULT_CONFIRM_PROMPT = "Proceed?";
 export const DEFAULT_TOOL_QUERY = "surfaces";
+export const DEFAULT_SLOWTOOL_MS = 1000;
+/** `/slowtool` reports progress this often while it holds its tool call. */
+export const SLOWTOOL_STEP_MS = 500;
 export const DEFAULT_LONG_LENGTH = 5000;
 const MAX_COUNT = 100_000;
 const MAX_DELAY_MS = 60_000;
 const MAX_LONG = 10_000_000;
+export const DEFAULT_FLOOD_CHUNK = 16_000;
+export const DEFAULT_STUBBORN_COUNT = 100_000;
+export const DEFAULT_STUBBORN_DELAY_MS = 100;
+export const DEFAULT_FILES_PATH = "missing.txt";
+const MAX_FLOOD = 1024 * 1024 * 1024;
+const MAX_FLOOD_CHUNK = 500_000;
 
 export const MARKDOWN_SAMPLE = [
   "# Heading",
@@ -107,6 +122,24 @@ export function parseDirective(text: string): Directive {
       const length = int(args[0], DEFAULT_LONG_LENGTH, MAX_LONG);
       return length === undefined ? { kind: "echo" } : { kind: "long", length };
     }
+    case "flood": {
+      const length = int(args[0], DEFAULT_LONG_LENGTH, MAX_FLOOD);
+      const chunk = int(args[1], DEFAULT_FLOOD_CHUNK, MAX_FLOOD_CHUNK);
+      return length === undefined || chunk === undefined || chunk === 0 ? { kind: "echo" } : { kind: "flood", length, chunk };
+    }
+    case "stubborn": {
+      const count = int(args[0], DEFAULT_STUBBORN_COUNT, MAX_COUNT);
+      const delayMs = int(args[1], DEFAULT_STUBBORN_DELAY_MS, MAX_DELAY_MS);
+      return count === undefined || delayMs === undefined ? { kind: "echo" } : { kind: "stubborn", count, delayMs };
+    }
+    case "files": {
+      const count = int(args[0], 1, MAX_COUNT);
+      return count === undefined ? { kind: "echo" } : { kind: "files", count, path: args[1] ?? DEFAULT_FILES_PATH };
+    }
+    case "confirms": {
+      const count = int(args[0], 1, MAX_COUNT);
+      return count === undefined ? { kind: "echo" } : { kind: "confirms", count };
+    }
     case "bad": {
       const bad = BAD_KINDS.find((k) => k === args[0]);
       return bad === undefined ? { kind: "echo" } : { kind: "bad", bad };
@@ -115,6 +148,10 @@ export function parseDirective(text: string): Directive {
       return { kind: "confirm", prompt: rest || DEFAULT_CONFIRM_PROMPT };
     case "tool":
       return { kind: "tool", query: rest || DEFAULT_TOOL_QUERY };
+    case "slowtool": {
+      const holdMs = int(args[0], DEFAULT_SLOWTOOL_MS, MAX_DELAY_MS);
+      return holdMs === undefined ? { kind: "echo" } : { kind: "slowtool", holdMs };
+    }
     case "error":
     case "progress":
     case "table":

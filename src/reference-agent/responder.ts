@@ -19,7 +19,7 @@ export interface TurnContext {
   /** Aborted when the surface cancels the turn or the socket goes away. */
   readonly signal: AbortSignal;
   /** Sends one frame of the turn; silently dropped once the turn is over. */
-  send(frame: TurnOutput): void;
+  send: (frame: TurnOutput) => void;
   /** Ends the turn (once; later calls are ignored). */
   end(usage?: { input_tokens: number; output_tokens: number }): void;
   /** Fails the turn (once). */
@@ -32,6 +32,12 @@ export interface TurnContext {
   sendRaw(raw: string): void;
   /** Kills the socket without a close handshake. */
   terminateSocket(): void;
+  /** True while the surface's connection is up (a runaway stops when it goes). */
+  open(): boolean;
+  /** Test hook for runaway agents: a `cancel` of this turn is recorded, then ignored. */
+  ignoreCancel(): void;
+  /** Resolves once the socket's send buffer has drained below a few MiB (a flood's backpressure). */
+  drained(): Promise<void>;
 }
 
 export interface Responder {

@@ -3,6 +3,8 @@ import { MAX_FRAME_BYTES } from "../agents/protocol.js";
 import {
   attachmentLine,
   CODE_SAMPLE,
+  DEFAULT_TOOL_QUERY,
+  SLOWTOOL_STEP_MS,
   LONG_UNIT,
   longText,
   MARKDOWN_SAMPLE,
@@ -60,6 +62,20 @@ async function handleTurn(ctx: TurnContext): Promise<void> {
       ctx.send({ type: "text", delta: "tool done" });
       ctx.end();
       return;
+    case "slowtool": {
+      // A tool that takes a while and says so (which also keeps the turn's idle timer quiet).
+      ctx.send({ type: "tool_call", call_id: "call-1", name: "search", args: { query: DEFAULT_TOOL_QUERY } });
+      const steps = Math.ceil(directive.holdMs / SLOWTOOL_STEP_MS);
+      for (let i = 1; i <= steps; i++) {
+        await sleep(Math.min(SLOWTOOL_STEP_MS, directive.holdMs - (i - 1) * SLOWTOOL_STEP_MS), ctx.signal);
+        if (ctx.signal.aborted) return;
+        if (i < steps) ctx.send({ type: "progress", text: `searching ${i}/${steps - 1}` });
+      }
+      ctx.send({ type: "tool_result", call_id: "call-1", ok: true, summary: "3 results" });
+      ctx.send({ type: "text", delta: "tool done" });
+      ctx.end();
+      return;
+    }
     case "progress":
       for (let i = 1; i <= 3; i++) ctx.send({ type: "progress", text: `step ${i}/3` });
       ctx.send({ type: "text", delta: "progress done" });
@@ -109,6 +125,39 @@ async function handleTurn(ctx: TurnContext): Promise<void> {
     case "bad":
       sendBad(ctx, directive.bad);
       return;
+    case "flood": {
+      ctx.ignoreCancel();
+      const unit = LONG_UNIT.repeat(Math.ceil(directive.chunk / LONG_UNIT.length)).slice(0, directive.chunk);
+      for (let at = 0; at < directive.length && ctx.open(); at += directive.chunk) {
+        const left = directive.length - at;
+        ctx.send({ type: "text", delta: left >= unit.length ? unit : unit.slice(0, left) });
+        await ctx.drained();
+      }
+      ctx.end();
+      return;
+    }
+    case "stubborn":
+      ctx.ignoreCancel();
+      for (let i = 1; i <= directive.count && ctx.open(); i++) {
+        ctx.send({ type: "text", delta: `chunk ${i} ` });
+        await sleep(directive.delayMs);
+      }
+      ctx.end();
+      return;
+    case "files":
+      ctx.ignoreCancel();
+      for (let i = 0; i < directive.count; i++) ctx.send({ type: "file", path: directive.path });
+      ctx.send({ type: "text", delta: `sent ${directive.count} files` });
+      ctx.end();
+      return;
+    case "confirms": {
+      const id = ctx.message.request_id;
+      for (let i = 1; i <= directive.count; i++) {
+        ctx.sendRaw(JSON.stringify({ type: "confirm", request_id: id, confirm_id: `many-${i}`, prompt: `Question ${i}?` }));
+      }
+      await aborted(ctx.signal); // until cancelled
+      return;
+    }
   }
 }
 
@@ -149,13 +198,13 @@ function sendBad(ctx: TurnContext, kind: BadKind): void {
   ctx.end();
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
+    signal?.addEventListener("abort", done, { once: true });
     function done(): void {
       clearTimeout(timer);
-      signal.removeEventListener("abort", done);
+      signal?.removeEventListener("abort", done);
       resolve();
     }
   });

@@ -39,7 +39,12 @@ interface ActiveTurn {
   finished: boolean;
   confirms: Map<string, (approved: boolean) => void>;
   confirmSeq: number;
+  /** A runaway directive: cancels are recorded and ignored. */
+  deaf: boolean;
 }
+
+/** A flood waits while more than this is queued on the socket. */
+const DRAIN_BELOW_BYTES = 4 * 1024 * 1024;
 
 export class AgentSession {
   private greeted = false;
@@ -125,6 +130,10 @@ export class AgentSession {
           logger.debug({ request_id: frame.request_id }, "cancel for a turn that is not running");
           return;
         }
+        if (turn.deaf) {
+          logger.info({ request_id: frame.request_id }, "cancel ignored (runaway directive)");
+          return;
+        }
         this.finish(frame.request_id, turn, { type: "end", request_id: frame.request_id });
         return;
       }
@@ -149,7 +158,7 @@ export class AgentSession {
       return;
     }
     stats.messages.push({ chat_id: message.chat_id, text: message.text, attachments: message.attachments });
-    const turn: ActiveTurn = { controller: new AbortController(), finished: false, confirms: new Map(), confirmSeq: 0 };
+    const turn: ActiveTurn = { controller: new AbortController(), finished: false, confirms: new Map(), confirmSeq: 0, deaf: false };
     this.turns.set(id, turn);
     const ctx = this.context(message, turn);
     responder
@@ -167,7 +176,7 @@ export class AgentSession {
       message,
       signal: turn.controller.signal,
       send: (frame: TurnOutput) => {
-        if (!turn.finished) this.send({ ...frame, request_id: id } as AgentFrame);
+        if (!turn.finished) this.send({ ...frame, request_id: id });
       },
       end: (usage) => this.finish(id, turn, { type: "end", request_id: id, ...(usage && { usage }) }),
       fail: (code, text, retryable) => this.finish(id, turn, { type: "error", request_id: id, code, message: text, retryable }),
@@ -189,6 +198,13 @@ export class AgentSession {
       notifyLater: (delayMs, text) => this.host.notify(this, message.chat_id, text, delayMs),
       sendRaw: (raw) => this.sendRaw(raw),
       terminateSocket: () => this.ws.terminate(),
+      open: () => this.open,
+      ignoreCancel: () => {
+        turn.deaf = true;
+      },
+      drained: async () => {
+        while (this.open && this.ws.bufferedAmount > DRAIN_BELOW_BYTES) await new Promise((r) => setTimeout(r, 2));
+      },
     };
   }
 

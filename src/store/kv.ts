@@ -17,7 +17,7 @@ export function kvRepo(db: Database) {
   const setStmt = db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)");
   const delStmt = db.prepare("DELETE FROM kv WHERE key = ?");
   return {
-    get: (key: string): string | undefined => getStmt.get(key) as string | undefined,
+    get: (key: string): string | undefined => getStmt.get(key),
     set: (key: string, value: string): void => void setStmt.run(key, value),
     delete: (key: string): boolean => delStmt.run(key).changes > 0,
   };

@@ -124,7 +124,7 @@ describe("encrypted rooms", () => {
     writeFileSync(path.join(workspace, "out", "result.bin"), bytes);
     await chat.client.sendText(chat.rooms.chatRoomId, "/file out/result.bin");
     const ev = await chat.client.waitForMessage(chat.rooms.chatRoomId, (e) => e.getSender() === chat.fx.bot.userId && e.getContent()["filename"] === "result.bin", 60_000);
-    const content = ev.getContent() as { url?: string; file?: { url: string; key: { k: string }; iv: string; hashes: { sha256: string } }; filename: string };
+    const content = ev.getContent<{ url?: string; file?: { url: string; key: { k: string }; iv: string; hashes: { sha256: string } }; filename: string }>();
     expect(content.url).toBeUndefined();
     expect(content.filename).toBe("result.bin");
     const file = content.file!;
@@ -173,7 +173,7 @@ describe("encrypted rooms", () => {
     const original = http.authedRequest.bind(http);
     http.authedRequest = (async (method: never, path: string, query: never, body: never, opts: never) => {
       if (path.startsWith("/_matrix/client/v3/sendToDevice/m.room.encrypted/")) {
-        held.push({ path, body: body as string });
+        held.push({ path, body });
         return "{}";
       }
       return original(method, path, query, body, opts);

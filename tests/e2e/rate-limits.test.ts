@@ -60,6 +60,5 @@ describe("Synapse's default rate limits", () => {
     const metric = await fx.app.metrics.registry.getSingleMetric("surfaces_matrix_rate_limited_total")?.get();
     const seen429 = metric?.values.reduce((n, v) => n + v.value, 0) ?? 0;
     expect(seen429).toBeGreaterThan(0);
-    console.log(`[rate-limits] 200 chunks under default limits → ${after.length} Matrix events, ${seen429} × 429`);
   }, 120_000);
 });

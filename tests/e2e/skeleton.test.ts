@@ -75,7 +75,7 @@ describe("walking skeleton", () => {
     const strangerClient = await startUserClient(synapse.baseUrl, stranger);
     try {
       const roomsBefore = fx.app.store.rooms.count();
-      const { room_id: roomId } = await strangerClient.client.createRoom({ invite: [fx.bot.userId] } as never);
+      const { room_id: roomId } = await strangerClient.client.createRoom({ invite: [fx.bot.userId] });
       const sentence = await waitForBotMessage(synapse.baseUrl, stranger.accessToken, roomId, fx.bot.userId, () => true);
       expect(sentence.body).toMatch(/only serves people its operator has registered/);
       await eventually("the bot to leave", async () => {
@@ -94,7 +94,7 @@ describe("walking skeleton", () => {
   it("(d) a second invite from the same user creates no second Space", async () => {
     const spacesBefore = fx.app.store.rooms.byOwner(alice.userId as never, { includeArchived: true }).filter((r) => r.kind === "space");
     expect(spacesBefore).toHaveLength(1);
-    const { room_id: lobby2 } = await aliceClient.client.createRoom({ invite: [fx.bot.userId], name: "lobby 2" } as never);
+    const { room_id: lobby2 } = await aliceClient.client.createRoom({ invite: [fx.bot.userId], name: "lobby 2" });
     await waitForBotMessage(synapse.baseUrl, alice.accessToken, lobby2, fx.bot.userId, (m) => (m.body ?? "").includes("already have a Space"));
     const spacesAfter = fx.app.store.rooms.byOwner(alice.userId as never, { includeArchived: true }).filter((r) => r.kind === "space");
     expect(spacesAfter.map((r) => r.roomId)).toEqual(spacesBefore.map((r) => r.roomId));

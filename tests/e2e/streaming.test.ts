@@ -63,19 +63,16 @@ describe("streamed answers", () => {
     // The pace bounds the count: at most one edit per interval, plus the final.
     expect(events.length).toBeLessThanOrEqual(Math.ceil(spanMs / EDIT_INTERVAL_MS) + 2);
     expect(events.length).toBeLessThan(200);
-    console.log(`[streaming] 200 chunks over ${spanMs} ms → ${events.length} Matrix events (pace ${EDIT_INTERVAL_MS} ms)`);
   });
 
   it("renders Markdown, tables and code as sanitised HTML with a plain body", async () => {
-    const md = await ask("/markdown", (m) => (m.body ?? "").length > 0 && !m.body!.startsWith("_"));
-    const html = md.event.content["m.new_content"] ? "" : String(md.event.content["formatted_body"] ?? "");
+    await ask("/markdown", (m) => (m.body ?? "").length > 0 && !m.body!.startsWith("_"));
     const latest = await eventually("the final markdown", async () => {
       const events = await eventsAfter("/markdown");
       const lastEvent = events[events.length - 1];
       const content = (lastEvent?.content["m.new_content"] ?? lastEvent?.content) as Record<string, unknown> | undefined;
       return content?.["formatted_body"] ? content : undefined;
     });
-    void html;
     expect(latest["format"]).toBe("org.matrix.custom.html");
     expect(String(latest["formatted_body"])).toMatch(/<strong>|<h\d>/);
 
@@ -99,8 +96,19 @@ describe("streamed answers", () => {
   });
 
   it("shows tool progress while running but not in the final answer", async () => {
-    const msg = await ask("/tool", (m) => m.body === "tool done");
-    expect(msg.body).toBe("tool done");
+    // The agent's tool runs for 4 s, reporting progress every 0.5 s. A status
+    // line can only be the answer's latest version while the turn runs (the
+    // final edit drops it), so seeing one here is seeing the running turn.
+    const running = await ask("/slowtool 4000", (m) => /^_⏳ searching \d\/7_$/u.test(m.body ?? ""));
+    expect(fx.app.dispatcher.turns.activeIn(rooms.chatRoomId as never)).toBeDefined();
+    const done = await waitForBotMessage(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId, (m) => m.eventId === running.eventId && m.body === "tool done");
+    expect(done.msgtype).toBe("m.text");
+    // The room's history: the tool's status first, its progress, then only the answer.
+    const versions = (await eventsAfter("/slowtool 4000")).map((e) => String((e.content["m.new_content"] as { body?: string } | undefined)?.body ?? e.content["body"]));
+    expect(versions[0]).toBe("_🔧 search…_");
+    expect(versions).toContain(running.body);
+    expect(versions.at(-1)).toBe("tool done");
+    expect(versions.slice(0, -1).every((v) => v.startsWith("_") && v.endsWith("_"))).toBe(true);
   });
 
   it("continues answers longer than one event in further messages, nothing cut", async () => {
@@ -126,7 +134,7 @@ describe("streamed answers", () => {
     await ask("still there?", (m) => m.body === "echo: still there?");
   });
 
-  it("shows typing while the agent works and clears it at the end", async () => {
+  it("shows typing while the agent works before its answer shows, and clears it once the answer shows", async () => {
     const seen: boolean[] = [];
     const member = (): boolean => {
       const room = aliceClient.client.getRoom(rooms.chatRoomId);
@@ -134,9 +142,10 @@ describe("streamed answers", () => {
       seen.push(typing);
       return typing;
     };
-    await aliceClient.sendText(rooms.chatRoomId, "/slow 20 100");
+    // A tool runs for 2 s before any text: typing shows meanwhile.
+    await aliceClient.sendText(rooms.chatRoomId, "/slowtool 2000");
     await eventually("typing on", async () => (member() ? true : undefined), 10_000);
-    await waitForBotMessage(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId, (m) => m.body === chunkText(20));
+    await waitForBotMessage(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId, (m) => m.body === "tool done");
     await eventually("typing off", async () => (!member() ? true : undefined), 10_000);
   });
 
@@ -144,6 +153,6 @@ describe("streamed answers", () => {
     const events = await allEvents(synapse.baseUrl, alice.accessToken, rooms.chatRoomId);
     const edits = events.filter((e) => (e.content["m.relates_to"] as { event_id?: string } | undefined)?.event_id === msg.eventId);
     const content = (edits.length ? edits[edits.length - 1]!.content["m.new_content"] : msg.event.content) as Record<string, unknown>;
-    return String(content["formatted_body"] ?? "");
+    return String(content["formatted_body"] as string | undefined ?? "");
   }
 });

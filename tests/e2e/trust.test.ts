@@ -47,7 +47,7 @@ describe("trust boundaries", () => {
         name,
         invite: [fx.bot.userId],
         initial_state: [{ type: "org.surfaces.room", state_key: "", content: forged }],
-      } as never);
+      });
       // The bot joins (the invite makes the room Eve's lobby) and says she already has a Space.
       await eventually(`the bot in ${name}`, async () => ((await botMessages(synapse.baseUrl, eve.accessToken, room_id, fx.bot.userId)).length > 0 ? true : undefined));
       return room_id;
@@ -111,7 +111,7 @@ describe("trust boundaries", () => {
     const client = await startUserClient(synapse.baseUrl, stranger);
     try {
       const invite = async (): Promise<string> =>
-        (await client.client.createRoom({ invite: [fx.bot.userId], name: "hi bot" } as never)).room_id;
+        (await client.client.createRoom({ invite: [fx.bot.userId], name: "hi bot" })).room_id;
       const membershipsOf = async (roomId: string): Promise<string[]> =>
         (await allEvents(synapse.baseUrl, stranger.accessToken, roomId))
           .filter((e) => e.type === "m.room.member" && e.state_key === fx.bot.userId)

@@ -85,7 +85,7 @@ export async function startFakeAgent(opts: { fault?: Fault; token?: string } = {
       for (const list of turns.values()) for (const t of list) clearTimeout(t);
     });
     ws.on("message", (data) => {
-      const frame = JSON.parse(String(data)) as Frame;
+      const frame = JSON.parse((data as Buffer).toString("utf8")) as Frame;
       if (!greeted) {
         if (frame.type !== "hello") return ws.close(4002, "expected hello");
         if (fault === "no-hello") return;
@@ -96,7 +96,7 @@ export async function startFakeAgent(opts: { fault?: Fault; token?: string } = {
         latest = ws;
         return;
       }
-      const id = String(frame["request_id"] ?? "");
+      const id = typeof frame["request_id"] === "string" ? frame["request_id"] : "";
       switch (frame.type) {
         case "message": {
           if (busy && fault === "one-turn-at-a-time") return;

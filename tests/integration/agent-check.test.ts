@@ -59,10 +59,10 @@ describe("agent-check", () => {
     closers.push(() => agent.close());
     const workspace = mkdtempSync(join(tmpdir(), "agent-check-ws-"));
     const missing = await runAgentCheck(fast(agent.url, { longPrompt: "/slow 100 20", filePrompt: "/file report.txt", workspace }));
-    expect(missing.find((r) => r.rule === "files")).toMatchObject({ verdict: "fail", detail: expect.stringContaining("missing") });
+    expect(missing.find((r) => r.rule === "files")).toMatchObject({ verdict: "fail", detail: expect.stringContaining("missing") as unknown });
     writeFileSync(join(workspace, "report.txt"), "the report");
     const present = await runAgentCheck(fast(agent.url, { longPrompt: "/slow 100 20", filePrompt: "/file report.txt", workspace }));
-    expect(present.find((r) => r.rule === "files")).toMatchObject({ verdict: "pass", detail: expect.stringContaining(workspace) });
+    expect(present.find((r) => r.rule === "files")).toMatchObject({ verdict: "pass", detail: expect.stringContaining(workspace) as unknown });
   });
 
   it("passes a correct fake agent with a token, and skips only what it was not given", async () => {
@@ -105,7 +105,7 @@ describe("agent-check", () => {
   it("passes version with a warning when the agent closes with 4001 but says no hello first", async () => {
     const agent = await fake("silent-mismatch");
     const version = (await runAgentCheck(fast(agent.url))).find((r) => r.rule === "version");
-    expect(version).toMatchObject({ verdict: "pass", detail: expect.stringContaining("warning: send your own hello first") });
+    expect(version).toMatchObject({ verdict: "pass", detail: expect.stringContaining("warning: send your own hello first") as unknown });
   });
 
   it("exits 2 with the usage on bad arguments, and 1 when the agent is not there", async () => {

@@ -19,7 +19,7 @@ function probe(url: string, opts: { token?: string; send?: string } = {}): Promi
     const ws = new WebSocket(url, opts.token ? { headers: { authorization: `Bearer ${opts.token}` } } : {});
     ws.on("open", () => ws.send(opts.send ?? JSON.stringify({ type: "hello", protocol: 1, surface: "matrix", version: "0" })));
     ws.on("message", (data) => {
-      resolve(String(data));
+      resolve((data as Buffer).toString("utf8"));
       ws.close();
     });
     ws.on("error", (err) => resolve(`error: ${err.message}`));
@@ -49,7 +49,7 @@ describe("reference agent edges", () => {
     expect(JSON.parse(await probe(ws, { token: "t0k" }))).toEqual({
       type: "hello",
       protocol: 1,
-      agent: { name: "surfaces-reference-agent", version: expect.any(String) },
+      agent: { name: "surfaces-reference-agent", version: expect.any(String) as unknown },
       capabilities: ["files", "blocks", "cancel", "notify", "confirm"],
     });
     expect(await probe(ws)).toBe("error: Unexpected server response: 401");

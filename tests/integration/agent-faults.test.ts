@@ -49,7 +49,7 @@ describe("agent pool faults", () => {
     const p = pool({ ref: { baseUrl: agent.url } }, { idleTimeoutMs: 150 });
     const turn = await runTurn(p, "/hang");
     const events = await turn.done;
-    expect(events).toEqual([{ type: "error", code: "idle_timeout", message: expect.any(String), retryable: true }]);
+    expect(events).toEqual([{ type: "error", code: "idle_timeout", message: expect.any(String) as unknown, retryable: true }]);
     // the agent is told to stop; its `end` for the cancelled turn is dropped, not delivered twice
     await waitFor(() => agent.stats.cancels.includes(turn.turnId), 5000, "cancel at the agent");
     await (await runTurn(p, "after")).done;
@@ -107,7 +107,7 @@ describe("agent pool faults", () => {
     const hanging = await runTurn(p, "/hang");
     await first.close();
     expect(await hanging.done).toEqual([
-      { type: "error", code: "connection_lost", message: expect.any(String), retryable: true },
+      { type: "error", code: "connection_lost", message: expect.any(String) as unknown, retryable: true },
     ]);
     await waitFor(() => p.status(AGENT) !== "connected", 5000, "disconnect");
     const second = await agentUp({ port });
@@ -131,7 +131,7 @@ describe("agent pool faults", () => {
     const p = pool({ ref: { baseUrl: agent.url } });
     const other = await runTurn(p, "/hang", { chatId: "2" });
     const dying = await runTurn(p, "/die", { chatId: "1" });
-    const lost = { type: "error", code: "connection_lost", message: expect.any(String), retryable: true };
+    const lost = { type: "error", code: "connection_lost", message: expect.any(String) as unknown, retryable: true };
     expect(await dying.done).toEqual([{ type: "text", delta: "dying" }, lost]);
     expect(await other.done).toEqual([lost]);
     expect(textOf(await (await runTurn(p, "still here")).done)).toBe("echo: still here");

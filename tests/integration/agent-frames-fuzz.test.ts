@@ -146,7 +146,7 @@ async function fakeAgent(): Promise<{ url: string; script: Step[]; greeting: num
     ws.once("message", () => {
       ws.send(JSON.stringify({ type: "hello", protocol: state.greeting, agent: { name: "fuzz", version: "0" }, capabilities: [] }));
       ws.on("message", (data) => {
-        const frame = JSON.parse(String(data)) as { type: string; request_id?: string };
+        const frame = JSON.parse((data as Buffer).toString("utf8")) as { type: string; request_id?: string };
         if (frame.type !== "message" || !frame.request_id) return;
         for (const s of state.script) {
           const out = wire(s, frame.request_id);

@@ -134,7 +134,7 @@ describe("user files against the disk limits", () => {
   it("a download of unannounced size is cut off at the quota and leaves nothing behind", async () => {
     const quota = 3000 + 3000 + 100 + 4000 + 2000; // 2000 bytes left for alice
     const file = serve("chunked-big", 5000, 6);
-    const refused = await port({ quota }).fetchToWorkspace(agent, asChatId("c_chunk"), [{ ...file, size: undefined } as IncomingFile], alice);
+    const refused = await port({ quota }).fetchToWorkspace(agent, asChatId("c_chunk"), [{ ...file, size: undefined }], alice);
     expect(refused).toMatchObject({ ok: false, reason: "quota", limitBytes: quota });
     expect(inbox("c_chunk")).toEqual([]);
     expect(store.media.find(agent, "c_chunk", file.source)).toBeUndefined();
@@ -156,7 +156,7 @@ describe("user files against the disk limits", () => {
     expect(announced).toEqual({ ok: false, name: "near.bin", reason: "disk_full" });
     expect(downloads.length).toBe(before);
     const file = serve("chunked-near", 5000, 9);
-    const cut = await port(near).fetchToWorkspace(agent, asChatId("c_near"), [{ ...file, size: undefined } as IncomingFile], alice);
+    const cut = await port(near).fetchToWorkspace(agent, asChatId("c_near"), [{ ...file, size: undefined }], alice);
     expect(cut).toEqual({ ok: false, name: "chunked-near.bin", reason: "disk_full" });
     expect(inbox("c_near")).toEqual([]);
     const fits = await port(near).fetchToWorkspace(agent, asChatId("c_near"), [serve("small", 1500, 10)], alice);

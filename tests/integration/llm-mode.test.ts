@@ -22,7 +22,7 @@ interface Seen {
 }
 
 /** Answers each POST /v1/chat/completions with the next scripted reply. */
-async function fakeProvider(replies: Reply[]): Promise<{ url: string; seen: Seen[]; close(): Promise<void> }> {
+async function fakeProvider(replies: Reply[]): Promise<{ url: string; seen: Seen[]; close: () => Promise<void> }> {
   const seen: Seen[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = "";

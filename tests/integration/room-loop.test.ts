@@ -45,7 +45,7 @@ function scriptedAgent(autoEnd: boolean): Scripted {
     confirmResult: () => undefined,
     chatClosed: (_a, chatId, reason) => void port.closed.push({ chatId, reason }),
     onNotify: () => undefined,
-    status: () => "connected" as never,
+    status: () => "connected",
     setAgents: () => undefined,
     close: async () => undefined,
   };
@@ -68,7 +68,7 @@ function gatedMedia(): MediaPort & { release(): void; started: number } {
       return { ok: false as const, reason: "failed" as const };
     },
   };
-  return media as never;
+  return media;
 }
 
 const stores: Store[] = [];

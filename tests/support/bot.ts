@@ -184,7 +184,7 @@ export async function allEvents(baseUrl: string, token: string, roomId: string):
 export async function onboard(user: UserClient, token: string, baseUrl: string, bot: string, opts: { encryptedLobby?: boolean } = {}): Promise<Onboarded> {
   // An encrypted lobby is what Element makes of a new DM.
   const initial_state = opts.encryptedLobby ? [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }] : [];
-  const { room_id: lobbyId } = await user.client.createRoom({ invite: [bot], name: "lobby", initial_state } as never);
+  const { room_id: lobbyId } = await user.client.createRoom({ invite: [bot], name: "lobby", initial_state });
   const spaceId = await user.waitForInvite((r) => r.getType() === "m.space" || r.currentState.getStateEvents("m.room.create", "")?.getContent()["type"] === "m.space", 30_000);
   await user.joinRoom(spaceId);
   const chatRoomId = await eventually("the first chat room invite", async () => {

@@ -4,18 +4,20 @@
  * `inject("agent")` (see synapse-env.ts). If either cannot start this throws,
  * so the e2e tests fail instead of being skipped. Files that kill, restart or
  * mis-configure an agent start their own (tests/support/bot.ts).
+ * SURFACES_E2E_TOPOLOGY picks the homeserver: sqlite (default, one process),
+ * postgres, or workers (PostgreSQL, workers, Redis, nginx: src/dev/synapse.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import type { TestProject } from "vitest/node";
-import { startSynapse } from "../../src/dev/synapse.js";
+import { parseTopology, startSynapse } from "../../src/dev/synapse.js";
 import { startReferenceAgent } from "../../src/reference-agent/server.js";
 import type { SharedSynapseInfo } from "./synapse-env.js";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const synapse = await startSynapse();
+  const synapse = await startSynapse({ topology: parseTopology(process.env["SURFACES_E2E_TOPOLOGY"]) });
   const info: SharedSynapseInfo = {
     baseUrl: synapse.baseUrl,
     serverName: synapse.serverName,
@@ -23,6 +25,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     adminUserId: synapse.adminUserId,
     adminToken: synapse.adminToken,
     dir: synapse.dir,
+    topology: synapse.topology,
   };
   project.provide("synapse", info);
   const workspace = mkdtempSync(join(tmpdir(), "surfaces-shared-agent-"));

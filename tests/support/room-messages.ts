@@ -71,7 +71,7 @@ export async function fetchRoomMessages(baseUrl: string, token: string, roomId: 
   for (;;) {
     const q = new URLSearchParams({ dir: "f", limit: "500" });
     if (from) q.set("from", from);
-    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?${q}`;
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?${q.toString()}`;
     const res = await matrixFetch<{ chunk?: RawEvent[]; end?: string }>(baseUrl, token, "GET", path);
     if (res.status !== 200) throw new Error(`GET ${path} -> ${res.status} ${JSON.stringify(res.json)}`);
     events.push(...(res.json.chunk ?? []));

@@ -21,6 +21,8 @@ export interface SharedSynapseInfo {
   adminUserId: string;
   adminToken: string;
   dir: string;
+  /** The homeserver shape of this run (SURFACES_E2E_TOPOLOGY). */
+  topology: "sqlite" | "postgres" | "workers";
 }
 
 declare module "vitest" {

@@ -76,7 +76,7 @@ if (!process.env["SURFACES_SDK_LOG"]) {
 
 /** The content as sent: decrypted for an encrypted event, never with edits folded in. */
 function clear(ev: MatrixEvent): Record<string, unknown> {
-  return (ev.getClearContent() ?? ev.getWireContent()) as Record<string, unknown>;
+  return ev.getClearContent() ?? ev.getWireContent();
 }
 
 function isEdit(ev: MatrixEvent): boolean {
@@ -100,7 +100,7 @@ function waitUntil<T>(client: MatrixClient, what: string, timeoutMs: number, che
       try {
         value = check();
       } catch (err) {
-        finish(() => reject(err as Error));
+        finish(() => reject(err instanceof Error ? err : new Error(String(err))));
         return;
       }
       if (value !== undefined) finish(() => resolve(value));
@@ -172,7 +172,7 @@ export async function startUserClient(
       const rel = ev.getWireContent()["m.relates_to"];
       if (rel?.rel_type !== "m.replace" || rel.event_id !== eventId) continue;
       if (original && ev.getSender() !== original.getSender()) continue;
-      const body = (clear(ev)["m.new_content"] as { body?: unknown } | undefined)?.body;
+      const body: unknown = (clear(ev)["m.new_content"] as { body?: unknown } | undefined)?.body;
       if (typeof body === "string") text = body;
     }
     return text;
@@ -183,7 +183,7 @@ export async function startUserClient(
     userId: creds.userId,
     waitForInvite: (predicate = () => true, timeoutMs = 30_000) =>
       waitUntil(client, "an invite", timeoutMs, () =>
-        client.getRooms().find((r) => r.getMyMembership() === KnownMembership.Invite && predicate(r))?.roomId,
+        client.getRooms().find((r) => r.getMyMembership() === (KnownMembership.Invite as string) && predicate(r))?.roomId,
       ),
     joinRoom: async (roomId) => {
       await client.joinRoom(roomId);

@@ -24,6 +24,9 @@ describe("parseDirective", () => {
     ["/error", { kind: "error" }],
     ["/tool", { kind: "tool", query: "surfaces" }],
     ["/tool cats and dogs", { kind: "tool", query: "cats and dogs" }],
+    ["/slowtool", { kind: "slowtool", holdMs: 1000 }],
+    ["/slowtool 3000", { kind: "slowtool", holdMs: 3000 }],
+    ["/slowtool soon", { kind: "echo" }],
     ["/progress", { kind: "progress" }],
     ["/table", { kind: "table" }],
     ["/code", { kind: "code" }],
@@ -40,6 +43,14 @@ describe("parseDirective", () => {
     ["/bad huge", { kind: "bad", bad: "huge" }],
     ["/bad double-end", { kind: "bad", bad: "double-end" }],
     ["/bad nonsense", { kind: "echo" }],
+    ["/flood 1000", { kind: "flood", length: 1000, chunk: 16_000 }],
+    ["/flood 268435456 64000", { kind: "flood", length: 268_435_456, chunk: 64_000 }],
+    ["/flood 10 0", { kind: "echo" }],
+    ["/stubborn", { kind: "stubborn", count: 100_000, delayMs: 100 }],
+    ["/stubborn 5 10", { kind: "stubborn", count: 5, delayMs: 10 }],
+    ["/files 30", { kind: "files", count: 30, path: "missing.txt" }],
+    ["/files 3 out/a.txt", { kind: "files", count: 3, path: "out/a.txt" }],
+    ["/confirms 9", { kind: "confirms", count: 9 }],
   ])("%j → %j", (text, directive) => {
     expect(parseDirective(text)).toEqual(directive);
   });

@@ -16,7 +16,7 @@ function table(overrides: Partial<ConstructorParameters<typeof TurnTable>[0]> = 
     logger,
     idleTimeoutMs: 1000,
     confirmTimeoutMs: 5000,
-    onIdleTimeout: (id) => idle.push(id),
+    onGiveUp: (id) => idle.push(id),
     onConfirmTimeout: (id, c) => confirmTimeouts.push(`${id}/${c}`),
     ...overrides,
   });

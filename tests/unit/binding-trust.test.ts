@@ -39,6 +39,8 @@ describe("failure code labels", () => {
   it("keeps the known codes and folds every other agent code into other", () => {
     expect(failureLabel("idle_timeout")).toBe("idle_timeout");
     expect(failureLabel("agent_error")).toBe("agent_error");
+    expect(failureLabel("cancel_ignored")).toBe("cancel_ignored");
+    expect(failureLabel("limit_answer_bytes")).toBe("limit_answer_bytes");
     expect(failureLabel("x".repeat(200))).toBe("other");
     expect(failureLabel("scripted_error")).toBe("other");
   });

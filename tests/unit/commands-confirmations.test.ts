@@ -4,7 +4,6 @@ import type { AgentPort } from "../../src/core/agent-port.js";
 import type { ChatPort } from "../../src/core/chat-port.js";
 import { cleanName, escapeMarkdown } from "../../src/core/commands/sanitize.js";
 import { Confirmations, isStopReaction, reactionAnswer } from "../../src/core/confirmations.js";
-import type { CoreStore } from "../../src/core/core-store.js";
 import { asAgentId, asChatId, asEventId, asRoomId, asTurnId, asUserId } from "../../src/core/ids.js";
 import { formatDuration, strings } from "../../src/core/strings.js";
 import type { ActiveTurn } from "../../src/core/turn-runner.js";
@@ -76,7 +75,7 @@ describe("Confirmations", () => {
     confirmations = new Confirmations({
       chat,
       agents,
-      store: store as unknown as CoreStore,
+      store: store,
       logger: pino({ level: "silent" }),
       newChatId: () => asChatId("2"),
       timeoutMs: 5000,

@@ -141,8 +141,8 @@ describe("docker-compose.fullstack.yml", () => {
     AGENT_BOB_TOKEN: "b",
   });
 
-  it("has Synapse, Element, the bot, two reference agents and the one-shot jobs", () => {
-    expect(Object.keys(s).sort()).toEqual(["agent-alice", "agent-bob", "bot", "element", "setup", "synapse", "synapse-init"]);
+  it("has Synapse, Element, the bot, two reference agents, the one-shot jobs, Prometheus and Grafana", () => {
+    expect(Object.keys(s).sort()).toEqual(["agent-alice", "agent-bob", "bot", "element", "grafana", "prometheus", "setup", "synapse", "synapse-init"]);
     for (const name of ["bot", "agent-alice", "agent-bob", "setup"]) {
       expect(s[name]?.build, name).toBe(".");
       expect(s[name]?.image, name).toBe("${SURFACES_IMAGE:-surfaces:latest}");

@@ -8,6 +8,7 @@ import pino from "pino";
 import { MatrixReplyStream, STOPPED_MARK } from "../../src/matrix/reply-stream.js";
 import { EditPacer } from "../../src/matrix/edit-pacer.js";
 import { MAX_SEGMENT_BYTES, cutPoint } from "../../src/matrix/split.js";
+import { TextQueue } from "../../src/matrix/text-queue.js";
 import { asEventId, asRoomId, type EventId, type RoomId } from "../../src/core/ids.js";
 import type { MatrixSender } from "../../src/matrix/sender.js";
 
@@ -53,6 +54,9 @@ const finalBodies = (sent: Sent[]): string[] => {
 };
 
 const logger = pino({ level: "silent" });
+
+/** Lines of text with natural split points, `n` code units long. */
+const longAnswer = (n: number): string => "The quick brown fox jumps over the lazy dog. 1234\n".repeat(Math.ceil(n / 50)).slice(0, n);
 
 describe("MatrixReplyStream", () => {
   it("posts the first text at once, then paced edits of the original, exact at the end", async () => {
@@ -119,6 +123,42 @@ describe("MatrixReplyStream", () => {
     expect(sent[0]?.content["body"]).toBe("echo: hi");
   });
 
+  it("keeps only the unposted tail: a posted message's text leaves memory", async () => {
+    const { sender, sent } = fakeSender();
+    const held: Array<{ held: number; segment: number }> = [];
+    const recording = {
+      async send(room: RoomId, type: string, content: Record<string, unknown>, key: string): Promise<EventId> {
+        held.push({ held: stream.heldChars(), segment: Number(/\.s(\d+)/.exec(key)?.[1]) });
+        return (sender as unknown as { send: typeof recording.send }).send(room, type, content, key);
+      },
+    };
+    const stream = new MatrixReplyStream(recording as unknown as MatrixSender, asRoomId("!r"), "t.7", new EditPacer(1), logger);
+    const text = longAnswer(2_000_000);
+    for (let i = 0; i < text.length; i += 16_000) stream.appendText(text.slice(i, i + 16_000));
+    await stream.finish({});
+    const parts = finalBodies(sent);
+    expect(parts.join("")).toBe(text);
+    expect(parts.length).toBeGreaterThan(200);
+    // While message k is sent, messages before it are out: what is held plus
+    // what they carried never exceeds the answer, so none of it stays.
+    const postedBefore = (k: number): number => parts.slice(0, k).reduce((n, p) => n + p.length, 0);
+    for (const h of held) expect(h.held + postedBefore(h.segment)).toBeLessThanOrEqual(text.length);
+    expect(stream.heldChars()).toBeLessThanOrEqual(MAX_SEGMENT_BYTES);
+  });
+
+  it("a stop with a backlog posts only what fits the live message, then the mark", async () => {
+    const { sender, sent } = fakeSender();
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.8", new EditPacer(1), logger);
+    const text = longAnswer(1_000_000);
+    stream.appendText(text);
+    await stream.finish({ stopped: true });
+    const parts = finalBodies(sent);
+    expect(parts.length).toBeLessThanOrEqual(2); // the one already in flight, and the live one with the mark
+    expect(text.startsWith(parts[0]!)).toBe(true);
+    expect(parts.join("").endsWith(STOPPED_MARK)).toBe(true);
+    expect(stream.heldChars()).toBeLessThanOrEqual(MAX_SEGMENT_BYTES);
+  });
+
   it("sends nothing for an empty answer", async () => {
     const { sender, sent } = fakeSender();
     const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.5", new EditPacer(1), logger);
@@ -135,6 +175,35 @@ describe("cutPoint", () => {
     const emoji = "😀".repeat(30); // 4 bytes each
     const cut = cutPoint(emoji, 10);
     expect(cut).toBe(4); // two emoji = 8 bytes; 2 UTF-16 units each
+  });
+
+  it("looks only at one message's worth of a huge text", () => {
+    const huge = `${"word ".repeat(2_000)}${"x".repeat(50_000_000)}`;
+    expect(cutPoint(huge)).toBe(MAX_SEGMENT_BYTES);
+    expect(cutPoint(`${"é".repeat(5_000)}tail`)).toBe(4_000); // 2 bytes each
+  });
+});
+
+describe("TextQueue", () => {
+  it("peeks, drops and takes text back in front across chunk edges", () => {
+    const q = new TextQueue();
+    q.push("abc");
+    q.push("");
+    q.push("defg");
+    expect(q.length).toBe(7);
+    expect(q.peek(5)).toBe("abcde");
+    expect(q.peek(100)).toBe("abcdefg");
+    q.drop(4);
+    expect(q.peek(100)).toBe("efg");
+    q.unshift("XY");
+    expect(q.peek(3)).toBe("XYe");
+    expect(q.length).toBe(5);
+    q.drop(100);
+    expect(q.length).toBe(0);
+    expect(q.peek(10)).toBe("");
+    for (let i = 0; i < 5_000; i++) q.push(`${i % 10}`);
+    q.drop(4_990);
+    expect(q.peek(100)).toBe("0123456789");
   });
 });
 
