@@ -3,13 +3,13 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
-import { createAgentPool } from "./agents/pool.js";
+import { createAgentPool, type AgentPoolOptions } from "./agents/pool.js";
 import type { AppConfig } from "./config/env.js";
 import type { Registry } from "./config/registry.js";
 import { watchRegistry, type RegistryWatch } from "./config/registry-watcher.js";
 import type { AgentEndpoint, AgentPort } from "./core/agent-port.js";
-import { Dispatcher } from "./core/dispatcher.js";
-import type { AgentId, EventId } from "./core/ids.js";
+import { Dispatcher, type DispatcherDeps } from "./core/dispatcher.js";
+import type { AgentId, EventId, UserId } from "./core/ids.js";
 import type { IncomingEvent } from "./core/incoming.js";
 import { recoverAfterStart } from "./core/recovery.js";
 import { startHttpServer, type HttpServer } from "./http/server.js";
@@ -65,19 +65,9 @@ export interface StartOptions {
 const endpointsOf = (registry: Registry): Map<AgentId, AgentEndpoint> =>
   new Map([...registry.agents].map(([id, a]) => [id, { baseUrl: a.baseUrl, ...(a.token ? { token: a.token } : {}) }]));
 
-/** Builds and starts the whole bot; `main` and the end-to-end tests both call this. */
-export async function start(config: AppConfig, options: StartOptions = {}): Promise<App> {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  let agents: AgentPort | undefined;
-  const metrics = new Metrics();
-  const registry = watchRegistry(config.registryPath, {
-    logger,
-    ...(options.env ? { env: options.env } : {}),
-    onChange: (reg) => agents?.setAgents(endpointsOf(reg)),
-  });
-  mkdirSync(config.dataDir, { recursive: true });
-  const store = openStore(join(config.dataDir, "surfaces.db"));
-  agents = createAgentPool({
+/** The agent pool's settings, from the configuration. */
+function agentPoolOptions(config: AppConfig, logger: Logger, metrics: Metrics): AgentPoolOptions {
+  return {
     logger: logger.child({ component: "agents" }),
     connectGraceMs: config.agentConnectGraceMs,
     idleTimeoutMs: config.turnIdleTimeoutMs,
@@ -92,7 +82,39 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     },
     maxFramesPerSecond: config.agentMaxFramesPerSec,
     onConnected: (agentId, again) => again && metrics.agentReconnects.inc({ agent: agentId }),
+  };
+}
+
+/** The dispatcher's settings and registry look-ups (the ports are added by start()). */
+function dispatcherOptions(config: AppConfig, registry: RegistryWatch, logger: Logger) {
+  return {
+    botUserId: config.botUserId,
+    logger,
+    idleTimeoutMs: config.turnIdleTimeoutMs,
+    agentWaitMs: config.agentWaitMs,
+    confirmTimeoutMs: config.confirmTimeoutMs,
+    editIntervalMs: config.editIntervalMs,
+    trailMaxTools: config.trailMaxTools,
+    newChatId,
+    agentsFor: (user: UserId) => registry.current().agentsFor(user),
+    agentKnown: (id: AgentId) => registry.current().agent(id) !== undefined,
+    serverHostsUsers: (server: string) => [...registry.current().users.keys()].some((u) => u.endsWith(`:${server}`)),
+  } satisfies Partial<DispatcherDeps>;
+}
+
+/** Builds and starts the whole bot; `main` and the end-to-end tests both call this. */
+export async function start(config: AppConfig, options: StartOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  let agents: AgentPort | undefined;
+  const metrics = new Metrics();
+  const registry = watchRegistry(config.registryPath, {
+    logger,
+    ...(options.env ? { env: options.env } : {}),
+    onChange: (reg) => agents?.setAgents(endpointsOf(reg)),
   });
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = openStore(join(config.dataDir, "surfaces.db"));
+  agents = createAgentPool(agentPoolOptions(config, logger, metrics));
   agents.setAgents(endpointsOf(registry.current()));
 
   let ready = false;
@@ -119,22 +141,8 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     onFirstVisible: (ms) => metrics.firstVisible.observe(ms / 1000),
   });
   const { client, chat } = matrix;
-  const dispatcher = new Dispatcher({
-    botUserId: config.botUserId,
-    chat,
-    agents: observeAgentPort(agents, metrics),
-    store,
-    logger,
-    idleTimeoutMs: config.turnIdleTimeoutMs,
-    agentWaitMs: config.agentWaitMs,
-    newChatId,
-    agentsFor: (user) => registry.current().agentsFor(user),
-    agentKnown: (id) => registry.current().agent(id) !== undefined,
-    serverHostsUsers: (server) => [...registry.current().users.keys()].some((u) => u.endsWith(`:${server}`)),
-    confirmTimeoutMs: config.confirmTimeoutMs,
-    editIntervalMs: config.editIntervalMs,
-    media: createMediaPort(config, client, matrix.sender, (id) => registry.current().agent(id)?.workspacePath, logger, metrics, store.media),
-  });
+  const media = createMediaPort(config, client, matrix.sender, (id) => registry.current().agent(id)?.workspacePath, logger, metrics, store.media);
+  const dispatcher = new Dispatcher({ ...dispatcherOptions(config, registry, logger), chat, agents: observeAgentPort(agents, metrics), store, media });
   metrics.bindSources({ queueDepth: () => dispatcher.loop.depth(), agentIds: () => registry.current().agents.keys(), agents });
   // The agent's own notify id makes a repeated notify idempotent; without one, each notify is its own.
   agents.onNotify((agentId, chatId, text, notifyId) => {

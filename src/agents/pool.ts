@@ -214,14 +214,14 @@ export function createAgentPool(options: AgentPoolOptions): AgentPort {
       agent.turns.cancelled(turnId);
     },
 
-    confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean): void {
+    confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean, always?: boolean): void {
       const agent = agents.get(agentId);
       if (!agent) return;
       if (!agent.turns.confirmAnswered(turnId, confirmId)) {
         agent.log.debug({ turn: turnId, confirm_id: confirmId }, "confirm answer for no pending confirm; dropped");
         return;
       }
-      sendFrame(agent, { type: "confirm_result", request_id: turnId, confirm_id: confirmId, approved });
+      sendFrame(agent, { type: "confirm_result", request_id: turnId, confirm_id: confirmId, approved, ...(always ? { always: true } : {}) });
     },
 
     chatClosed(agentId: AgentId, chatId: ChatId, reason: "cleared" | "archived"): void {

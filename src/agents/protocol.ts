@@ -52,6 +52,12 @@ export const confirmResultFrameSchema = z.object({
   request_id: id,
   confirm_id: id,
   approved: z.boolean(),
+  /**
+   * Optional, additive: the owner approved "always in this chat" (♾️ /
+   * `!always`). The surface then approves the same prompt in this chat by
+   * itself (sent with `always: true` as well) until `!clear`.
+   */
+  always: z.boolean().optional(),
 });
 
 export const surfaceFrameSchema = z.discriminatedUnion("type", [

@@ -74,6 +74,8 @@ export const configSchema = z.object({
   agentWaitMs: wholeNumber(0).default(180_000),
   /** An unanswered `!yes`/`!no` question (and an agent's `confirm`) counts as no after this. */
   confirmTimeoutMs: wholeNumber(1).default(300_000),
+  /** Tool calls listed (the newest) in the trail under a final answer; 0: no trail. */
+  trailMaxTools: wholeNumber(0).default(20),
   /** What one turn may cost: answer bytes, files, questions, run time (past one, the turn ends with a notice). */
   turnMaxAnswerBytes: wholeNumber(1).default(1_048_576),
   turnMaxFiles: wholeNumber(0).default(20),

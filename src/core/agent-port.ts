@@ -99,8 +99,8 @@ export interface AgentPort {
    * ends it with `error{code:"cancel_ignored"}` and drops what follows.
    */
   cancel(agentId: AgentId, turnId: TurnId): void;
-  /** The user's answer to a `confirm`. Fire and forget; never throws. */
-  confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean): void;
+  /** The user's answer to a `confirm` (`always`: approved for this chat from now on). Fire and forget; never throws. */
+  confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean, always?: boolean): void;
   /** The surface will never use `chatId` again. Fire and forget; never throws. */
   chatClosed(agentId: AgentId, chatId: ChatId, reason: "cleared" | "archived"): void;
   /** Registers the handler for agent-initiated `notify` frames. */

@@ -1,6 +1,7 @@
 import type { AgentId, ChatId, EventId, RoomId, UserId } from "./ids.js";
 import type { Attachment, Block } from "./agent-port.js";
 import type { IncomingFile } from "./incoming.js";
+import type { ToolTrail } from "./trail.js";
 
 /** What the bot writes into every room it creates (`org.surfaces.room`). */
 export interface RoomBinding {
@@ -28,6 +29,11 @@ export interface ReplyStream {
   finish(outcome: { stopped?: boolean }): Promise<void>;
   /** The id of the first event of the answer, once sent (for ⏹ reactions). */
   firstEventId(): EventId | null;
+  /**
+   * Optional: the turn's tool trail, which `finish` shows (collapsed) under
+   * the final answer. A stream without it shows no trail.
+   */
+  showTrail?(trail: ToolTrail): void;
 }
 
 /**
@@ -64,6 +70,16 @@ export interface ChatPort {
   setSpaceChild(spaceId: RoomId, roomId: RoomId, present: boolean): Promise<void>;
   /** A link that opens the room in the user's client. */
   roomLink(roomId: RoomId): string;
+  /**
+   * Reacts to `eventId` with `emoji` (an `m.annotation`); `key` makes a retry
+   * post once. Resolves to the reaction's id, or null when it could not be
+   * sent (logged). Never throws: it only decorates.
+   */
+  react(roomId: RoomId, eventId: EventId, emoji: string, key: string): Promise<EventId | null>;
+  /** Removes (redacts) an event the bot sent, such as a reaction. Never throws (logged). */
+  redact(roomId: RoomId, eventId: EventId, key: string): Promise<void>;
+  /** Moves the bot's read receipt (`m.read`) to `eventId`. Never throws (logged). */
+  markRead(roomId: RoomId, eventId: EventId): Promise<void>;
 }
 
 /** Optional capability: read a room's binding back from the homeserver (targeted recovery). */

@@ -30,12 +30,17 @@ export function reactionAnswer(key: string): boolean | null {
   return null;
 }
 
+/** ♾️ (with or without a variation selector): "always in this chat". */
+export const isAlwaysReaction = (key: string): boolean => key.replace(VARIATION_SELECTORS, "").trim() === "♾";
+
 /** ⏹ (with or without a variation selector). */
 export const isStopReaction = (key: string): boolean => key.replace(VARIATION_SELECTORS, "").trim() === "⏹";
 
 /**
  * The questions the owner answers with `!yes` / `!no` or ✅ / ❌: a `!clear`,
- * an `!archive`, or an agent's `confirm`. One per room, and a question never
+ * an `!archive`, or an agent's `confirm` (which may also be answered
+ * `!always` / ♾️: approved, and the same prompt in the same conversation is
+ * approved by the bot from then on, until `!clear`). One per room, and a question never
  * replaces another: a second `!clear`/`!archive` is refused with a notice, a
  * second agent `confirm` is answered no at once and the user told why. Kept
  * in the store and timed out here, where silence means no.
@@ -67,6 +72,13 @@ export class Confirmations {
   /** An agent's `confirm` frame: the owner is asked; the turn waits for the answer. */
   async askAgent(turn: ActiveTurn, confirmId: string, prompt: string): Promise<void> {
     const key = `t.${turn.turnId}.confirm.${confirmId}`;
+    const chatId = this.deps.store.rooms.get(turn.roomId)?.chatId;
+    if (chatId && this.deps.store.alwaysAllowed.has(chatId, turn.agentId, prompt)) {
+      this.deps.logger.info({ room_id: turn.roomId, turn: turn.turnId, confirm_id: confirmId }, "agent question approved: always allowed in this chat");
+      this.deps.agents.confirmResult(turn.agentId, turn.turnId, confirmId, true, true);
+      await this.deps.chat.sendNotice(turn.roomId, strings.confirmAutoApproved(prompt), key);
+      return;
+    }
     const open = this.openQuestion(turn.roomId);
     if (open) {
       this.deps.logger.info({ room_id: turn.roomId, turn: turn.turnId, confirm_id: confirmId }, "agent question declined: another is open");
@@ -88,8 +100,10 @@ export class Confirmations {
     this.prompts.set(turn.roomId, prompt);
   }
 
-  /** `!yes` / `!no` in the room. */
-  async answer(roomId: RoomId, approved: boolean, key: string): Promise<void> {
+  /** `!yes` / `!no` (and `!always`, approved with `always`) in the room. */
+  async answer(roomId: RoomId, approved: boolean, key: string, always = false): Promise<void> {
+    const peek = always ? this.deps.store.pending.get(roomId, this.now()) : undefined;
+    if (peek && peek.kind !== "confirm") return void (await this.deps.chat.sendNotice(roomId, strings.alwaysOnlyForAgent, key));
     this.clearTimer(roomId);
     const prompt = this.prompts.get(roomId);
     this.prompts.delete(roomId);
@@ -98,9 +112,15 @@ export class Confirmations {
       await this.deps.chat.sendNotice(roomId, strings.nothingPending, key);
       return;
     }
-    this.deps.logger.info({ room_id: roomId, kind: question.kind, approved }, "question answered");
+    this.deps.logger.info({ room_id: roomId, kind: question.kind, approved, always }, "question answered");
     switch (question.kind) {
       case "confirm":
+        if (always) {
+          const chatId = this.deps.store.rooms.get(roomId)?.chatId;
+          if (chatId && question.agentId && prompt !== undefined) this.deps.store.alwaysAllowed.allow(chatId, question.agentId, prompt, this.now());
+          this.tellAgent(question, true, true);
+          return void (await this.deps.chat.sendNotice(roomId, strings.confirmAlways(prompt), key));
+        }
         this.tellAgent(question, approved);
         await this.deps.chat.sendNotice(roomId, approved ? strings.confirmApproved(prompt) : strings.confirmRefused, key);
         return;
@@ -113,13 +133,15 @@ export class Confirmations {
     }
   }
 
-  /** A reaction in the room: ✅ / ❌ on a live question's prompt answers it; anything else is ignored. */
+  /** A reaction in the room: ✅ / ❌ / ♾️ on a live question's prompt answers it; anything else is ignored. */
   async react(roomId: RoomId, targetEventId: EventId, reactionKey: string, key: string): Promise<boolean> {
-    const approved = reactionAnswer(reactionKey);
+    const always = isAlwaysReaction(reactionKey);
+    const approved = always ? true : reactionAnswer(reactionKey);
     if (approved === null) return false;
     const question = this.deps.store.pending.byPromptEvent(targetEventId, this.now());
     if (!question || question.roomId !== roomId) return false;
-    await this.answer(roomId, approved, key);
+    if (always && question.kind !== "confirm") return false; // ♾️ on a !clear prompt means nothing
+    await this.answer(roomId, approved, key, always);
     return true;
   }
 
@@ -192,8 +214,8 @@ export class Confirmations {
       .catch((err: unknown) => this.deps.logger.error({ err, room_id: question.roomId }, "could not announce expiry"));
   }
 
-  private tellAgent(q: PendingQuestion, approved: boolean): void {
-    if (q.agentId && q.turnId && q.confirmId) this.deps.agents.confirmResult(q.agentId, q.turnId, q.confirmId, approved);
+  private tellAgent(q: PendingQuestion, approved: boolean, always = false): void {
+    if (q.agentId && q.turnId && q.confirmId) this.deps.agents.confirmResult(q.agentId, q.turnId, q.confirmId, approved, always);
   }
 
   private clearTimer(roomId: RoomId): void {

@@ -76,6 +76,19 @@ export interface CoreStore {
     byPromptEvent(eventId: EventId, now?: number): PendingQuestion | undefined;
     all(): PendingQuestion[];
   };
+  /** Agent prompts approved "always in this chat" (`!always` / ♾️), per conversation and agent. */
+  alwaysAllowed: {
+    allow(chatId: ChatId, agentId: AgentId, prompt: string, now?: number): void;
+    has(chatId: ChatId, agentId: AgentId, prompt: string): boolean;
+    /** Oldest first. */
+    list(chatId: ChatId, agentId: AgentId): string[];
+    forget(chatId: ChatId, agentId: AgentId): number;
+  };
+  /** The ⏳ reaction on a message waiting behind a running turn (removed when its turn starts, restarts included). */
+  waitMarks: {
+    set(eventId: EventId, roomId: RoomId, reactionId: EventId): void;
+    take(eventId: EventId): { roomId: RoomId; reactionId: EventId } | undefined;
+  };
   inbox: {
     setStatus(eventId: EventId, status: InboxStatus, turnId?: TurnId): void;
   };

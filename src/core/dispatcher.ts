@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { AgentPort } from "./agent-port.js";
 import type { BindingReader, ChatPort, MediaPort } from "./chat-port.js";
 import type { CoreStore, RoomRecord } from "./core-store.js";
-import type { AgentId, ChatId, UserId } from "./ids.js";
+import type { AgentId, ChatId, EventId, UserId } from "./ids.js";
 import type { IncomingEvent } from "./incoming.js";
 import { prepareFiles } from "./file-flow.js";
 import { RoomLoop, roomKey } from "./room-loop.js";
@@ -31,10 +31,15 @@ export interface DispatcherDeps {
   editIntervalMs?: number;
   /** Files both ways; without it, messages' files are not delivered. */
   media?: MediaPort;
+  /** Tool calls kept in a final answer's trail; 0 or unset: no trail. */
+  trailMaxTools?: number;
   /** Whether any registry user lives on `server`; strangers from other servers are not answered. Default: all. */
   serverHostsUsers?(server: string): boolean;
   now?: () => number;
 }
+
+/** The reaction on a message that waits for the running turn. */
+export const WAITING_MARK = "⏳";
 
 /** `perform` handed the event to a turn, which settles it in the ledger. */
 const DEFERRED = Symbol("deferred");
@@ -54,6 +59,8 @@ export class Dispatcher {
   readonly turns: TurnRunner;
   readonly confirmations: Confirmations;
   private readonly commands: CommandHandler;
+  /** A waiting message → its ⏳ reaction being sent (then kept in the store until the message's turn starts). */
+  private readonly waitMarks = new Map<EventId, Promise<unknown>>();
   /** Stranger → when they were last answered (insertion-ordered, bounded). */
   private readonly strangersTold = new Map<UserId, number>();
 
@@ -65,6 +72,7 @@ export class Dispatcher {
       idleTimeoutMs: deps.idleTimeoutMs,
       ...(deps.agentWaitMs !== undefined ? { agentWaitMs: deps.agentWaitMs } : {}),
       ...(deps.media ? { media: deps.media } : {}),
+      ...(deps.trailMaxTools !== undefined ? { trailMaxTools: deps.trailMaxTools } : {}),
       onForwarded: (eventId, turnId) => deps.store.inbox.setStatus(eventId, "forwarded", turnId),
       onConfirm: (turn, confirmId, prompt) => this.confirmations.askAgent(turn, confirmId, prompt),
       inRoom: (roomId, task) => this.loop.inRoom(roomId, task),
@@ -177,14 +185,44 @@ export class Dispatcher {
     if (this.loop.isBusy(event.roomId)) {
       log.info("a turn is running; the message waits for it");
       this.loop.park(event.roomId, event);
+      this.markWaiting(event, log);
       return DEFERRED;
     }
-    this.loop.startTurn(event.roomId, () => this.runTurn(event, room, log), (next) => this.handle(next));
+    this.loop.startTurn(event.roomId, () => this.runTurn(event, room, log), (next) => this.takeWaiting(next));
     return DEFERRED;
+  }
+
+  /** Seen, and waiting: ⏳ on the message until its turn starts (remembered in the store, for restarts). */
+  private markWaiting(event: IncomingEvent, log: Logger): void {
+    const sent = this.deps.chat
+      .react(event.roomId, event.eventId, WAITING_MARK, `wait.${event.eventId}`)
+      .then((id) => id && this.deps.store.waitMarks.set(event.eventId, event.roomId, id))
+      .catch((err: unknown) => log.error({ err }, "could not remember the waiting mark"));
+    this.waitMarks.set(event.eventId, sent);
+  }
+
+  /** The message's turn comes (or it is handled otherwise): its ⏳, if any, goes, in the background. */
+  private unmarkWaiting(event: IncomingEvent, log: Logger): void {
+    const sending = this.waitMarks.get(event.eventId) ?? Promise.resolve();
+    this.waitMarks.delete(event.eventId);
+    void sending
+      .then(() => {
+        const mark = this.deps.store.waitMarks.take(event.eventId);
+        return mark && this.deps.chat.redact(mark.roomId, mark.reactionId, `unwait.${event.eventId}`);
+      })
+      .catch((err: unknown) => log.error({ err }, "could not remove the waiting mark"));
+  }
+
+  /** A waiting message's turn comes: its ⏳ goes, then it is handled as if new. */
+  private takeWaiting(event: IncomingEvent): Promise<void> {
+    this.unmarkWaiting(event, this.deps.logger.child({ room_id: event.roomId, event_id: event.eventId }));
+    return this.handle(event);
   }
 
   /** Fetches the message's files, then runs the turn under the room's chat id as it is *then*. */
   private async runTurn(event: Extract<IncomingEvent, { kind: "message" }>, room: RoomRecord, log: Logger): Promise<void> {
+    // A message that waited when the bot restarted still wears its ⏳ (the store remembers it).
+    this.unmarkWaiting(event, log);
     try {
       const { agentId } = room;
       if (!agentId || !room.chatId) return;

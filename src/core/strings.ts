@@ -104,12 +104,19 @@ export const strings = {
   confirmArchive: (ms: number) =>
     `Archive this room? I'll take it out of your Space and stop answering here. Reply \`!yes\` / \`!no\` or react ✅ / ❌ (expires in ${formatDuration(ms)}).`,
   agentAsks: (agentId: string, prompt: string, ms: number) =>
-    `❓ **${agentId}** asks: ${prompt}\n\nReply \`!yes\` / \`!no\` or react ✅ / ❌ (no answer in ${formatDuration(ms)} counts as no).`,
+    `❓ **${agentId}** asks: ${prompt}\n\nReply \`!yes\` / \`!no\` or react ✅ / ❌ (no answer in ${formatDuration(ms)} counts as no). ` +
+    "`!always` or ♾️ approves it and the same request in this chat from now on.",
   nothingPending: "There is no question waiting for an answer here.",
   cleared: (chatId: string) => `Done — this room starts a fresh conversation (\`${chatId}\`).`,
   archived: "Archived. This room has left your Space and I no longer answer here.",
   confirmApproved: (prompt: string | undefined) => (prompt ? `✅ Approved: ${oneLine(prompt)}` : "✅ Approved."),
   confirmRefused: "❌ Refused.",
+  confirmAlways: (prompt: string | undefined) =>
+    `♾️ Approved, and from now on in this chat: ${oneLine(prompt ?? "")}. \`!context\` lists what is allowed; \`!clear\` forgets it.`,
+  confirmAutoApproved: (prompt: string) => `♾️ Approved automatically (always allowed in this chat): ${oneLine(prompt)}`,
+  alwaysOnlyForAgent: "`!always` answers only an agent's question. Answer this one with `!yes` / `!no`.",
+  alwaysHeader: (n: number) => (n === 0 ? "Nothing is always allowed here (`!always` on an agent's question)." : "Always allowed in this chat (`!clear` forgets):"),
+  alwaysLine: (prompt: string) => `- ${oneLine(prompt)}`,
   cancelled: "Cancelled; nothing changed.",
   /** What an open question is about, for notices that name it. */
   questionSubject: (kind: "clear" | "archive" | "confirm", prompt?: string) =>

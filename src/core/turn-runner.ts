@@ -13,6 +13,7 @@ import type { ChatPort, MediaPort, ReplyStream } from "./chat-port.js";
 import { sendAgentFile } from "./file-flow.js";
 import { asTurnId, type AgentId, type ChatId, type EventId, type RoomId, type TurnId, type UserId } from "./ids.js";
 import { strings } from "./strings.js";
+import { ToolTrail } from "./trail.js";
 
 export interface TurnInput {
   roomId: RoomId;
@@ -30,6 +31,8 @@ export interface ActiveTurn {
   roomId: RoomId;
   reply: ReplyStream;
   stopRequested: boolean;
+  /** The tools the agent ran, for the final answer; absent when the trail is off. */
+  trail?: ToolTrail;
   /** The answer shows, so typing was turned off. */
   typingCleared?: boolean;
 }
@@ -60,6 +63,8 @@ export interface TurnRunnerDeps {
   inRoom?(roomId: RoomId, task: () => Promise<void>): Promise<void>;
   /** Sends the agent's `file` frames; without it they are logged and dropped. */
   media?: MediaPort;
+  /** Tool calls kept in the final answer's trail (the newest); 0 or unset: no trail. */
+  trailMaxTools?: number;
 }
 
 /**
@@ -93,6 +98,8 @@ export class TurnRunner {
 
     const reply = chat.openReply(input.roomId, `t.${turnId}`);
     const turn: ActiveTurn = { turnId, agentId: input.agentId, roomId: input.roomId, reply, stopRequested: false };
+    const maxTools = this.deps.trailMaxTools ?? 0;
+    if (maxTools > 0 && reply.showTrail) reply.showTrail((turn.trail = new ToolTrail(maxTools)));
     let settle!: (o: Outcome) => void;
     const outcome = new Promise<Outcome>((resolve) => (settle = resolve));
     const sink = (event: TurnEvent): void => this.onEvent(turn, event, settle, log);
@@ -103,6 +110,8 @@ export class TurnRunner {
       const request = { turnId, chatId: input.chatId, user: input.user, text: input.text, attachments: input.attachments };
       if (!(await this.deliver(turn, request, sink, log))) return;
       log.info("turn forwarded");
+      // Element then shows the message as read by the bot: the agent has it.
+      void chat.markRead(input.roomId, input.eventId);
       const result = await outcome;
       await reply.finish({ stopped: turn.stopRequested });
       await this.fileSends.get(turnId)?.chain;
@@ -195,9 +204,11 @@ export class TurnRunner {
         turn.reply.appendText(event.delta);
         return;
       case "tool_call":
+        turn.trail?.call(event.callId, event.name);
         turn.reply.setStatus(`🔧 ${event.name}…`);
         return;
       case "tool_result":
+        turn.trail?.result(event.callId, event.ok, event.summary);
         turn.reply.setStatus(event.ok ? `✅ ${event.summary ?? "done"}` : `❌ ${event.summary ?? "tool failed"}`);
         return;
       case "progress":

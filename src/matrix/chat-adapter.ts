@@ -12,6 +12,9 @@ import { policies, retrying } from "./retry.js";
 import type { MatrixSender } from "./sender.js";
 import { TypingIndicator } from "./typing.js";
 
+/** Reactions, redactions and receipts only decorate: a few tries, not minutes of them. */
+const DECORATION = { maxAttempts: 4 };
+
 export interface ChatAdapterOptions {
   editIntervalMs: number;
   /** Chat rooms the bot creates are end-to-end encrypted (default true). */
@@ -149,6 +152,32 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
     } catch (err) {
       log.debug({ err }, "room state not readable");
       return null;
+    }
+  }
+
+  async react(roomId: RoomId, eventId: EventId, emoji: string, key: string): Promise<EventId | null> {
+    const content = { "m.relates_to": { rel_type: "m.annotation", event_id: eventId, key: emoji } };
+    try {
+      return await this.sender.send(roomId, "m.reaction", content, key, DECORATION);
+    } catch (err) {
+      this.logger.warn({ err, room_id: roomId, event_id: eventId }, "could not react");
+      return null;
+    }
+  }
+
+  async redact(roomId: RoomId, eventId: EventId, key: string): Promise<void> {
+    try {
+      await this.sender.redact(roomId, eventId, key, DECORATION);
+    } catch (err) {
+      this.logger.warn({ err, room_id: roomId, event_id: eventId }, "could not redact");
+    }
+  }
+
+  async markRead(roomId: RoomId, eventId: EventId): Promise<void> {
+    try {
+      await this.sender.receipt(roomId, eventId, "m.read", DECORATION);
+    } catch (err) {
+      this.logger.warn({ err, room_id: roomId, event_id: eventId }, "could not send a read receipt");
     }
   }
 

@@ -37,6 +37,9 @@ export function renderMarkdown(markdown: string): Rendered {
   return { body: markdown, html: html === plain ? undefined : html };
 }
 
+/** Markdown → sanitised HTML, even for plain text (to append other HTML to). */
+export const markdownHtml = (markdown: string): string => sanitizeHtml(md.render(markdown), SANITIZE).trim();
+
 export const sanitize = (html: string): string => sanitizeHtml(html, SANITIZE);
 
 export function escapeHtml(text: string): string {

@@ -2,12 +2,15 @@ import type { Logger } from "pino";
 import type { Block } from "../core/agent-port.js";
 import type { ReplyStream } from "../core/chat-port.js";
 import type { EventId, RoomId } from "../core/ids.js";
+import type { ToolTrail } from "../core/trail.js";
 import type { EditPacer } from "./edit-pacer.js";
 import { editContent, markdownContent } from "./message-content.js";
 import { blockToMarkdown } from "./render.js";
 import type { MatrixSender } from "./sender.js";
 import { cutPoint, MAX_SEGMENT_BYTES } from "./split.js";
 import { TextQueue } from "./text-queue.js";
+import { firstSendReady, FIRST_SENTENCE_MAX_CHARS, FIRST_SENTENCE_WINDOW_MS } from "./first-send.js";
+import { withTrail } from "./trail-render.js";
 
 /** The message currently being written (the edit target); earlier ones are done and forgotten. */
 interface LiveSegment {
@@ -50,7 +53,10 @@ export class MatrixReplyStream implements ReplyStream {
    * The pump's pause. Any change ends a wait for `news`; only `finish` ends a
    * `pace` wait; the `first` window also ends once enough text is there.
    */
-  private waiter: { resolve: () => void; kind: "news" | "pace" | "first" } | null = null;
+  private waiter: { resolve: () => void; kind: "news" | "pace" | "first" | "sentence" } | null = null;
+  /** Shown under the final answer (trail-render.ts); published once. */
+  private trail: ToolTrail | null = null;
+  private trailShown = false;
   private pump: Promise<void> | null = null;
   /** Matrix events sent for this answer (messages + edits), for metrics and tests. */
   eventsSent = 0;
@@ -78,6 +84,10 @@ export class MatrixReplyStream implements ReplyStream {
     if (this.finished || line === this.status) return;
     this.status = line;
     this.kick();
+  }
+
+  showTrail(trail: ToolTrail): void {
+    this.trail = trail;
   }
 
   firstEventId(): EventId | null {
@@ -113,7 +123,9 @@ export class MatrixReplyStream implements ReplyStream {
 
   private kick(): void {
     const waiter = this.waiter;
-    const enough = waiter?.kind === "first" && this.heldChars() >= FIRST_SEND_EAGER_CHARS;
+    const enough =
+      (waiter?.kind === "first" && this.heldChars() >= FIRST_SEND_EAGER_CHARS) ||
+      (waiter?.kind === "sentence" && this.firstSentenceReady());
     if (waiter && (waiter.kind === "news" || this.finished || enough)) {
       this.waiter = null;
       waiter.resolve();
@@ -127,7 +139,13 @@ export class MatrixReplyStream implements ReplyStream {
     // instead of a message and an edit right behind it. `finish`, or text
     // enough to show, cuts it short.
     if (!this.first && !this.finished && this.heldChars() < FIRST_SEND_EAGER_CHARS) {
+      const started = Date.now();
       await this.waitFor(FIRST_SEND_WINDOW_MS, "first");
+      // The first event is what the push notification shows: text waits (a
+      // little) for a first sentence, so the notification reads as one. A
+      // status line (the agent started with a tool) goes out as it is.
+      const left = FIRST_SENTENCE_WINDOW_MS - (Date.now() - started);
+      if (!this.finished && left > 0 && this.anyText && !this.firstSentenceReady()) await this.waitFor(left, "sentence");
     }
     for (;;) {
       // Only one message's worth past the head is ever looked at.
@@ -145,13 +163,13 @@ export class MatrixReplyStream implements ReplyStream {
       this.head = rest;
       this.tail.clear();
       const view = this.view(rest);
-      if (view !== null && view !== this.live.shown) {
+      if (view !== null && (view !== this.live.shown || this.trailDue())) {
         const wait = this.lastPublish + this.pacer.intervalMs() - Date.now();
         if (this.live.eventId && !this.finished && wait > 0) {
           await this.waitFor(wait, "pace");
           continue; // more may have arrived while waiting: recompute
         }
-        await this.publish(view, this.finished);
+        await this.publish(view, this.finished, true);
         continue;
       }
       if (this.finished) return;
@@ -161,7 +179,7 @@ export class MatrixReplyStream implements ReplyStream {
 
   /** What the live message should show now, or null when there is nothing to show yet. */
   private view(rest: string): string | null {
-    if (this.finished) return rest !== "" ? rest : this.live.index === 0 && !this.live.eventId ? null : EMPTY_ANSWER;
+    if (this.finished) return rest !== "" ? rest : this.live.index === 0 && !this.live.eventId && !this.trailDue() ? null : EMPTY_ANSWER;
     const status = this.status ? `_${this.status}_` : "";
     if (rest === "" && status === "") return null;
     return rest === "" ? status : status ? `${rest}\n\n${status}` : rest;
@@ -169,8 +187,18 @@ export class MatrixReplyStream implements ReplyStream {
 
   private lastPublish = 0;
 
+  /** Before the first send all text is in the tail; only its start matters. */
+  private firstSentenceReady(): boolean {
+    return firstSendReady(this.head + this.tail.peek(FIRST_SENTENCE_MAX_CHARS));
+  }
+
+  /** The final publish of the live message still owes the trail (only the last message carries it). */
+  private trailDue(): boolean {
+    return this.finished && !this.trailShown && this.trail !== null && !this.trail.isEmpty();
+  }
+
   /** Waits `ms`, or less when the answer finishes meanwhile; new text just waits its turn. */
-  private async waitFor(ms: number, kind: "pace" | "first"): Promise<void> {
+  private async waitFor(ms: number, kind: "pace" | "first" | "sentence"): Promise<void> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
@@ -183,9 +211,14 @@ export class MatrixReplyStream implements ReplyStream {
   }
 
   /** Sends the live message (or an edit of it) showing `markdown`. */
-  private async publish(markdown: string, final: boolean): Promise<void> {
+  private async publish(markdown: string, final: boolean, last = false): Promise<void> {
     const seg = this.live;
-    const content = markdownContent(markdown, "m.text");
+    let content = markdownContent(markdown, "m.text");
+    // A cut message is published final too; the trail goes only on the last one (the live view).
+    if (final && last && this.trailDue() && this.trail) {
+      content = withTrail(content, markdown, this.trail.view());
+      this.trailShown = true;
+    }
     const opts = final ? { maxAttempts: FINAL_ATTEMPTS } : {};
     try {
       if (!seg.eventId) {

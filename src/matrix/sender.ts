@@ -56,6 +56,18 @@ export class MatrixSender {
     return (await this.crypto?.isEncrypted(roomId)) ?? false;
   }
 
+  /** Redacts `eventId` over PUT /redact/{eventId}/{txnId}; the key makes a retry idempotent. */
+  async redact(roomId: RoomId, eventId: string, key: string, opts: SendOptions = {}): Promise<void> {
+    const path = `/rooms/${encodeURIComponent(roomId)}/redact/${encodeURIComponent(eventId)}/${encodeURIComponent(txnIdFor(key))}`;
+    await this.withRetry(roomId, key, opts, () => this.client.http.authedRequest(Method.Put, path, undefined, {}));
+  }
+
+  /** Sets a receipt; receipts are idempotent by nature (the newest one wins). */
+  async receipt(roomId: RoomId, eventId: string, type: "m.read", opts: SendOptions = {}): Promise<void> {
+    const path = `/rooms/${encodeURIComponent(roomId)}/receipt/${type}/${encodeURIComponent(eventId)}`;
+    await this.withRetry(roomId, `receipt.${eventId}`, opts, () => this.client.http.authedRequest(Method.Post, path, undefined, {}));
+  }
+
   /** Retries 429s (as told), 5xx and connection errors with capped backoff (the `send` policy). */
   withRetry<T>(roomId: RoomId, key: string, opts: SendOptions, request: () => Promise<T>): Promise<T> {
     const policy = { ...policies.send, maxAttempts: opts.maxAttempts ?? policies.send.maxAttempts };

@@ -13,6 +13,8 @@ export type Directive =
   | { kind: "file"; path: string; caption?: string }
   | { kind: "error" }
   | { kind: "tool"; query: string }
+  | { kind: "tools"; count: number }
+  | { kind: "prose"; delayMs: number }
   | { kind: "slowtool"; holdMs: number }
   | { kind: "progress" }
   | { kind: "table" }
@@ -40,6 +42,16 @@ export const DEFAULT_SLOWTOOL_MS = 1000;
 /** `/slowtool` reports progress this often while it holds its tool call. */
 export const SLOWTOOL_STEP_MS = 500;
 export const DEFAULT_LONG_LENGTH = 5000;
+export const DEFAULT_TOOLS_COUNT = 3;
+export const DEFAULT_PROSE_DELAY_MS = 100;
+const MAX_TOOLS = 1000;
+
+/** What `/prose` streams, one piece at a time: a first sentence split across pieces. */
+export const PROSE_PIECES = ["The build", " passed. ", "All 12 tests", " are green."] as const;
+
+/** `/tools N`: tool i is `tool_i`; odd ones succeed with `result i`, even ones fail with `error i`. */
+export const toolOutcome = (i: number): { name: string; ok: boolean; summary: string } =>
+  i % 2 === 1 ? { name: `tool_${i}`, ok: true, summary: `result ${i}` } : { name: `tool_${i}`, ok: false, summary: `error ${i}` };
 const MAX_COUNT = 100_000;
 const MAX_DELAY_MS = 60_000;
 const MAX_LONG = 10_000_000;
@@ -148,6 +160,14 @@ export function parseDirective(text: string): Directive {
       return { kind: "confirm", prompt: rest || DEFAULT_CONFIRM_PROMPT };
     case "tool":
       return { kind: "tool", query: rest || DEFAULT_TOOL_QUERY };
+    case "tools": {
+      const count = int(args[0], DEFAULT_TOOLS_COUNT, MAX_TOOLS);
+      return count === undefined ? { kind: "echo" } : { kind: "tools", count };
+    }
+    case "prose": {
+      const delayMs = int(args[0], DEFAULT_PROSE_DELAY_MS, MAX_DELAY_MS);
+      return delayMs === undefined ? { kind: "echo" } : { kind: "prose", delayMs };
+    }
     case "slowtool": {
       const holdMs = int(args[0], DEFAULT_SLOWTOOL_MS, MAX_DELAY_MS);
       return holdMs === undefined ? { kind: "echo" } : { kind: "slowtool", holdMs };

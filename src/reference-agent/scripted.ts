@@ -9,7 +9,9 @@ import {
   longText,
   MARKDOWN_SAMPLE,
   parseDirective,
+  PROSE_PIECES,
   TABLE_SAMPLE,
+  toolOutcome,
   type BadKind,
 } from "./directives.js";
 import type { Responder, TurnContext } from "./responder.js";
@@ -60,6 +62,23 @@ async function handleTurn(ctx: TurnContext): Promise<void> {
       ctx.send({ type: "tool_call", call_id: "call-1", name: "search", args: { query: directive.query } });
       ctx.send({ type: "tool_result", call_id: "call-1", ok: true, summary: "3 results" });
       ctx.send({ type: "text", delta: "tool done" });
+      ctx.end();
+      return;
+    case "tools":
+      for (let i = 1; i <= directive.count; i++) {
+        const { name, ok, summary } = toolOutcome(i);
+        ctx.send({ type: "tool_call", call_id: `call-${i}`, name, args: { step: i } });
+        ctx.send({ type: "tool_result", call_id: `call-${i}`, ok, summary });
+      }
+      ctx.send({ type: "text", delta: "tools done" });
+      ctx.end();
+      return;
+    case "prose":
+      for (const [i, piece] of PROSE_PIECES.entries()) {
+        if (ctx.signal.aborted) return;
+        if (i > 0) await sleep(directive.delayMs, ctx.signal);
+        ctx.send({ type: "text", delta: piece });
+      }
       ctx.end();
       return;
     case "slowtool": {

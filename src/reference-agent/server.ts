@@ -47,7 +47,7 @@ export async function startReferenceAgent(opts: ReferenceAgentOptions): Promise<
   const host = opts.host ?? "127.0.0.1";
   const logger = opts.logger.child({ component: "reference-agent" });
   const responder = createResponder(mode, opts, logger);
-  const stats: ReferenceAgentStats = { connections: 0, messages: [], cancels: [], closedChats: [] };
+  const stats: ReferenceAgentStats = { connections: 0, messages: [], cancels: [], confirmResults: [], closedChats: [] };
   const sessions = new Set<AgentSession>();
   const timers = new Set<NodeJS.Timeout>();
   const agent = { name: "surfaces-reference-agent", version: surfacesVersion() };

@@ -22,6 +22,8 @@ export interface ReferenceAgentStats {
   messages: Array<{ chat_id: string; text: string; attachments: MessageFrame["attachments"] }>;
   /** request_ids the surface cancelled. */
   cancels: string[];
+  /** Every `confirm_result` received, in order (tests read `always`). */
+  confirmResults: Array<{ confirm_id: string; approved: boolean; always?: boolean }>;
   closedChats: Array<{ chat_id: string; reason: "cleared" | "archived" }>;
 }
 
@@ -142,6 +144,7 @@ export class AgentSession {
         responder.chatClosed(frame.chat_id, frame.reason);
         return;
       case "confirm_result": {
+        stats.confirmResults.push({ confirm_id: frame.confirm_id, approved: frame.approved, ...(frame.always !== undefined && { always: frame.always }) });
         const answer = this.turns.get(frame.request_id)?.confirms.get(frame.confirm_id);
         if (answer) answer(frame.approved);
         else logger.warn({ request_id: frame.request_id, confirm_id: frame.confirm_id }, "confirm_result for nothing pending");

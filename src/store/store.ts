@@ -7,6 +7,8 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { alwaysAllowedRepo } from "./always-allowed.js";
+import type { AlwaysAllowedRepo } from "./always-allowed.js";
 import { kvRepo } from "./kv.js";
 import type { KvRepo } from "./kv.js";
 import { inboxRepo } from "./inbox.js";
@@ -23,6 +25,8 @@ import { savedContextsRepo } from "./saved-contexts.js";
 import type { SavedContextsRepo } from "./saved-contexts.js";
 import { usersRepo } from "./users.js";
 import type { UsersRepo } from "./users.js";
+import { waitMarksRepo } from "./wait-marks.js";
+import type { WaitMarksRepo } from "./wait-marks.js";
 
 export interface Store {
   readonly path: string;
@@ -30,6 +34,8 @@ export interface Store {
   readonly rooms: RoomsRepo;
   readonly savedContexts: SavedContextsRepo;
   readonly pending: PendingRepo;
+  readonly alwaysAllowed: AlwaysAllowedRepo;
+  readonly waitMarks: WaitMarksRepo;
   readonly kv: KvRepo;
   readonly inbox: InboxRepo;
   readonly media: MediaRepo;
@@ -43,7 +49,7 @@ export interface Store {
 }
 
 // Every table resetLocalState empties; pending before rooms because of its foreign key.
-const LOCAL_TABLES = ["pending", "saved_contexts", "rooms", "users", "kv", "inbox", "media"] as const;
+const LOCAL_TABLES = ["pending", "always_allowed", "wait_marks", "saved_contexts", "rooms", "users", "kv", "inbox", "media"] as const;
 
 export function openStore(file: string): Store {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -72,6 +78,8 @@ export function openStore(file: string): Store {
     rooms: roomsRepo(db),
     savedContexts: savedContextsRepo(db),
     pending: pendingRepo(db),
+    alwaysAllowed: alwaysAllowedRepo(db),
+    waitMarks: waitMarksRepo(db),
     kv: kvRepo(db),
     inbox: inboxRepo(db),
     media: mediaRepo(db),

@@ -5,6 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { helpText } from "../../src/core/commands/help.js";
+import { escapeMarkdown } from "../../src/core/commands/sanitize.js";
+import { spaceNameFor } from "../../src/core/onboarding.js";
 import { asChatId, type RoomId } from "../../src/core/ids.js";
 import { strings } from "../../src/core/strings.js";
 import { ALICE, BOB, BOT, Core, HELPER, OTHER, plays, type Onboarded } from "./harness.js";
@@ -106,11 +108,11 @@ describe("!chats", () => {
 });
 
 describe("!context, !save and !load", () => {
-  it("!context shows the room's agent, conversation and bookmarks", async () => {
+  it("!context shows the room's agent, conversation, what is always allowed and bookmarks", async () => {
     await core.say(alice.chatRoomId, "!save first");
     await core.say(alice.chatRoomId, "!context");
     expect(core.chat.last(alice.chatRoomId)).toBe(
-      [strings.contextInfo(HELPER, alice.chatId), "", strings.savedHeader(1), strings.savedLine("first", HELPER, alice.chatId)].join("\n"),
+      [strings.contextInfo(HELPER, alice.chatId), "", strings.alwaysHeader(0), "", strings.savedHeader(1), strings.savedLine("first", HELPER, alice.chatId)].join("\n"),
     );
   });
 
@@ -164,7 +166,7 @@ describe("!agent and !settings", () => {
         user: ALICE,
         agent: HELPER,
         agents: 2,
-        space: `[${alice.spaceId}](${core.chat.roomLink(alice.spaceId)})`,
+        space: `[${escapeMarkdown(spaceNameFor(ALICE))}](${core.chat.roomLink(alice.spaceId)})`,
         chats: 1,
         archived: 0,
         editIntervalMs: 1000,

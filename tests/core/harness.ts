@@ -60,6 +60,10 @@ export class RecordingChat implements ChatPort, BindingReader {
   /** The homeserver's `org.surfaces.room` state, as readBinding sees it. */
   readonly bindings = new Map<RoomId, RoomBinding>();
   readonly typing = new Map<RoomId, boolean>();
+  /** Decorations (not in `calls`, which holds what the user reads): reactions, their removal, read receipts. */
+  readonly reactions: Array<{ roomId: RoomId; eventId: EventId; emoji: string; key: string; reactionId: EventId }> = [];
+  readonly redactions: Array<{ roomId: RoomId; eventId: EventId; key: string }> = [];
+  readonly reads: Array<{ roomId: RoomId; eventId: EventId }> = [];
   private readonly failures = new Map<Op, Array<(call: ChatCall) => boolean>>();
   private n = 0;
 
@@ -128,6 +132,22 @@ export class RecordingChat implements ChatPort, BindingReader {
 
   setTyping(roomId: RoomId, on: boolean): void {
     this.typing.set(roomId, on);
+  }
+
+  react(roomId: RoomId, eventId: EventId, emoji: string, key: string): Promise<EventId | null> {
+    const reactionId = this.nextEvent();
+    this.reactions.push({ roomId, eventId, emoji, key, reactionId });
+    return Promise.resolve(reactionId);
+  }
+
+  redact(roomId: RoomId, eventId: EventId, key: string): Promise<void> {
+    this.redactions.push({ roomId, eventId, key });
+    return Promise.resolve();
+  }
+
+  markRead(roomId: RoomId, eventId: EventId): Promise<void> {
+    this.reads.push({ roomId, eventId });
+    return Promise.resolve();
   }
 
   async refuseInvite(roomId: RoomId, text: string): Promise<void> {
@@ -218,7 +238,7 @@ export const plays =
 export class ScriptedAgent implements AgentPort {
   readonly turns: Array<{ agentId: AgentId; request: TurnRequest; sink: TurnSink }> = [];
   readonly cancels: Array<{ agentId: AgentId; turnId: TurnId }> = [];
-  readonly confirmResults: Array<{ agentId: AgentId; turnId: TurnId; confirmId: string; approved: boolean }> = [];
+  readonly confirmResults: Array<{ agentId: AgentId; turnId: TurnId; confirmId: string; approved: boolean; always?: true }> = [];
   readonly closedChats: Array<{ agentId: AgentId; chatId: ChatId; reason: "cleared" | "archived" }> = [];
   /** Scripts for the next turns, in order; `fallback` after they run out. */
   readonly next: TurnScript[] = [];
@@ -250,8 +270,8 @@ export class ScriptedAgent implements AgentPort {
     queueMicrotask(() => turn?.sink({ type: "end" }));
   }
 
-  confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean): void {
-    this.confirmResults.push({ agentId, turnId, confirmId, approved });
+  confirmResult(agentId: AgentId, turnId: TurnId, confirmId: string, approved: boolean, always?: boolean): void {
+    this.confirmResults.push({ agentId, turnId, confirmId, approved, ...(always ? { always: true as const } : {}) });
   }
 
   chatClosed(agentId: AgentId, chatId: ChatId, reason: "cleared" | "archived"): void {

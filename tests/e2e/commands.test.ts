@@ -36,7 +36,7 @@ describe("commands", () => {
 
   it("!help lists every command, and an unknown command points to !help", async () => {
     const help = await say(rooms.chatRoomId, "!help");
-    for (const cmd of ["!new", "!clear", "!archive", "!yes", "!rename", "!chats", "!context", "!save", "!load", "!agent", "!stop", "!settings"]) {
+    for (const cmd of ["!new", "!clear", "!archive", "!yes", "!always", "!rename", "!chats", "!context", "!save", "!load", "!agent", "!stop", "!settings"]) {
       expect(help.body).toContain(cmd);
     }
     expect(help.msgtype).toBe("m.notice");

@@ -38,7 +38,8 @@ describe("the example Python agent behind the bot", () => {
       return new Set(events.slice(events.findIndex((e) => e.event_id === sent) + 1).map((e) => e.event_id));
     };
 
-    const expected = `You said (${words} words): ${text}`;
+    // The answer, then the trail of the report tool it ran (docs/user-guide.md).
+    const expected = `You said (${words} words): ${text}\n\n🔧 1 tool call:\n✅ write_report — wrote reports/report-${fx.app.store.rooms.get(rooms.chatRoomId as never)?.chatId}.md`;
     const answer = await eventually("the streamed answer", async () => {
       const fresh = await after();
       return (await botMessages(synapse.baseUrl, user.accessToken, rooms.chatRoomId, fx.bot.userId)).find((m) => fresh.has(m.eventId) && m.body === expected);

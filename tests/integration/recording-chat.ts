@@ -18,6 +18,9 @@ export interface RecordingChat extends ChatPort {
   texts: Array<{ roomId: RoomId; text: string; key: string }>;
   replies: RecordedReply[];
   typing: boolean[];
+  reactions: Array<{ roomId: RoomId; eventId: EventId; emoji: string; key: string; reactionId: EventId }>;
+  redactions: Array<{ roomId: RoomId; eventId: EventId; key: string }>;
+  reads: Array<{ roomId: RoomId; eventId: EventId }>;
 }
 
 export function recordingChat(): RecordingChat {
@@ -30,6 +33,9 @@ export function recordingChat(): RecordingChat {
     texts: [],
     replies: [],
     typing: [],
+    reactions: [],
+    redactions: [],
+    reads: [],
     async sendNotice(roomId, text, key) {
       chat.notices.push({ roomId, text, key });
       return asEventId(`$n${++n}`);
@@ -72,6 +78,17 @@ export function recordingChat(): RecordingChat {
     rename: unused("rename"),
     setSpaceChild: unused("setSpaceChild"),
     roomLink: (roomId) => `https://matrix.to/#/${roomId}`,
+    async react(roomId, eventId, emoji, key) {
+      const reactionId = asEventId(`$x${++n}`);
+      chat.reactions.push({ roomId, eventId, emoji, key, reactionId });
+      return reactionId;
+    },
+    async redact(roomId, eventId, key) {
+      chat.redactions.push({ roomId, eventId, key });
+    },
+    async markRead(roomId, eventId) {
+      chat.reads.push({ roomId, eventId });
+    },
   };
   return chat;
 }

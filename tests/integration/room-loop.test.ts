@@ -5,7 +5,8 @@
  * - the race of issue 12: `!clear` + `!yes` while a message's files download —
  *   the message goes under exactly one chat id, and not a closed one;
  * - commands are not stuck behind a running turn, and a message sent during a
- *   turn waits for it and then runs.
+ *   turn waits for it (marked ⏳, unmarked when it starts) and then runs;
+ *   each message is marked read once the agent has it.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +15,7 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AgentPort, TurnRequest, TurnSink } from "../../src/core/agent-port.js";
 import type { BindingReader, MediaPort } from "../../src/core/chat-port.js";
-import { Dispatcher } from "../../src/core/dispatcher.js";
+import { Dispatcher, WAITING_MARK } from "../../src/core/dispatcher.js";
 import { asAgentId, asChatId, asEventId, asRoomId, asUserId, type AgentId, type ChatId, type TurnId } from "../../src/core/ids.js";
 import type { IncomingEvent } from "../../src/core/incoming.js";
 import { openStore, type Store } from "../../src/store/index.js";
@@ -139,9 +140,14 @@ describe("one ordered loop per room", () => {
 
   it("commands are handled while a turn streams, and a message sent meanwhile waits for the turn, then runs", async () => {
     const { dispatcher, agent, chat } = setup({ autoEnd: false });
-    await dispatcher.enqueue(message("first"));
+    const first = message("first");
+    const second = message("second");
+    await dispatcher.enqueue(first);
     await until("the first turn", () => agent.turns.length === 1);
-    await dispatcher.enqueue(message("second")); // waits: the room is busy
+    await until("the first message marked read", () => chat.reads.length === 1);
+    await dispatcher.enqueue(second); // waits: the room is busy
+    expect(chat.reactions).toEqual([expect.objectContaining({ roomId: ROOM, eventId: second.eventId, emoji: WAITING_MARK })]);
+    expect(chat.redactions).toEqual([]);
     await dispatcher.enqueue(message("!help")); // not stuck behind the running turn
     expect(chat.notices.some((n) => n.text.includes("!new"))).toBe(true);
     expect(agent.turns).toHaveLength(1);
@@ -152,10 +158,28 @@ describe("one ordered loop per room", () => {
     agent.turns[0]!.sink({ type: "end" });
     await until("the waiting message's turn", () => agent.turns.length === 2);
     expect(agent.turns[1]!.request.text).toBe("second");
+    await until("the ⏳ removed", () => chat.redactions.length === 1);
+    expect(chat.redactions[0]?.eventId).toBe(chat.reactions[0]?.reactionId);
+    await until("the second message marked read", () => chat.reads.length === 2);
+    expect(chat.reads.map((r) => r.eventId)).toEqual([first.eventId, second.eventId]);
+    expect(chat.reactions).toHaveLength(1); // commands and the running turn's own message get no ⏳
     agent.turns[1]!.sink({ type: "text", delta: "done" });
     agent.turns[1]!.sink({ type: "end" });
     await dispatcher.loop.drain();
     expect(chat.replies.map((r) => r.text)).toEqual(["", "done"]);
     expect(dispatcher.loop.depth()).toBe(0);
+  });
+
+  it("a message that waited when the bot stopped loses its ⏳ when it runs after the restart", async () => {
+    const { dispatcher, agent, chat, store } = setup({ autoEnd: true });
+    const waited = message("waited across a restart");
+    // What the previous run left: the mark, remembered in the store; the message pending in the ledger.
+    store.waitMarks.set(waited.eventId, ROOM, asEventId("$hourglass"));
+    await dispatcher.enqueue(waited);
+    await until("its turn", () => agent.turns.length === 1);
+    await dispatcher.loop.drain();
+    await until("the ⏳ removed", () => chat.redactions.length === 1);
+    expect(chat.redactions[0]).toMatchObject({ roomId: ROOM, eventId: "$hourglass" });
+    expect(store.waitMarks.take(waited.eventId)).toBeUndefined();
   });
 });

@@ -203,3 +203,30 @@ describe("kv", () => {
     expect(store.kv.delete("sync")).toBe(false);
   });
 });
+
+describe("always allowed", () => {
+  const coder = asAgentId("coder");
+  it("keeps each prompt once per conversation and agent, oldest first, and forgets one conversation's", () => {
+    store.alwaysAllowed.allow(asChatId("c1"), coder, "Run the tests?", 2);
+    store.alwaysAllowed.allow(asChatId("c1"), coder, "Deploy?", 3);
+    store.alwaysAllowed.allow(asChatId("c1"), coder, "Run the tests?", 4); // again: no second row
+    store.alwaysAllowed.allow(asChatId("c2"), coder, "Deploy?", 5);
+    store.alwaysAllowed.allow(asChatId("c1"), asAgentId("other"), "Deploy?", 6);
+    expect(store.alwaysAllowed.list(asChatId("c1"), coder)).toEqual(["Run the tests?", "Deploy?"]);
+    expect(store.alwaysAllowed.has(asChatId("c1"), coder, "run the tests?")).toBe(false); // exact text only
+    expect(store.alwaysAllowed.forget(asChatId("c1"), coder)).toBe(2);
+    expect(store.alwaysAllowed.list(asChatId("c1"), coder)).toEqual([]);
+    expect(store.alwaysAllowed.has(asChatId("c2"), coder, "Deploy?")).toBe(true);
+    expect(store.alwaysAllowed.has(asChatId("c1"), asAgentId("other"), "Deploy?")).toBe(true);
+  });
+});
+
+describe("wait marks", () => {
+  it("gives a message's ⏳ back once, also after the store is reopened", () => {
+    store.waitMarks.set(asEventId("$m"), asRoomId("!r:x"), asEventId("$x"));
+    store.close();
+    store = openStore(file);
+    expect(store.waitMarks.take(asEventId("$m"))).toEqual({ roomId: "!r:x", reactionId: "$x" });
+    expect(store.waitMarks.take(asEventId("$m"))).toBeUndefined();
+  });
+});

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AgentPort } from "../../src/core/agent-port.js";
 import type { ChatPort } from "../../src/core/chat-port.js";
 import { cleanName, escapeMarkdown } from "../../src/core/commands/sanitize.js";
-import { Confirmations, isStopReaction, reactionAnswer } from "../../src/core/confirmations.js";
+import { Confirmations, isAlwaysReaction, isStopReaction, reactionAnswer } from "../../src/core/confirmations.js";
 import { asAgentId, asChatId, asEventId, asRoomId, asTurnId, asUserId } from "../../src/core/ids.js";
 import { formatDuration, strings } from "../../src/core/strings.js";
 import type { ActiveTurn } from "../../src/core/turn-runner.js";
@@ -35,6 +35,10 @@ describe("reaction keys", () => {
     expect(isStopReaction("⏹\ufe0f")).toBe(true);
     expect(isStopReaction("⏹")).toBe(true);
     expect(isStopReaction("✅")).toBe(false);
+    expect(isAlwaysReaction("♾️")).toBe(true);
+    expect(isAlwaysReaction("♾")).toBe(true);
+    expect(isAlwaysReaction("✅")).toBe(false);
+    expect(reactionAnswer("♾️")).toBeNull();
   });
 });
 
@@ -53,6 +57,8 @@ describe("Confirmations", () => {
   let store: Store;
   let sent: Array<{ text: string; key: string }>;
   let answers: Array<[string, string, string, boolean]>;
+  /** confirm ids answered with `always`. */
+  let always: string[];
   let confirmations: Confirmations;
   let clock = 1_000_000;
 
@@ -62,6 +68,7 @@ describe("Confirmations", () => {
     store.rooms.upsert({ roomId: room, owner: asUserId("@u:hs"), kind: "chat", agentId: agent, chatId: asChatId("1"), name: "Chat 1", index: 1, archived: false });
     sent = [];
     answers = [];
+    always = [];
     let n = 0;
     const send = async (_r: unknown, text: string, key: string) => {
       sent.push({ text, key });
@@ -69,7 +76,10 @@ describe("Confirmations", () => {
     };
     const chat = { sendNotice: send, sendText: send } as unknown as ChatPort;
     const agents = {
-      confirmResult: (a: string, t: string, c: string, ok: boolean) => answers.push([a, t, c, ok]),
+      confirmResult: (a: string, t: string, c: string, ok: boolean, yes?: boolean) => {
+        answers.push([a, t, c, ok]);
+        if (yes) always.push(c);
+      },
       chatClosed: () => undefined,
     } as unknown as AgentPort;
     confirmations = new Confirmations({
@@ -168,5 +178,45 @@ describe("Confirmations", () => {
     await confirmations.answer(room, false, "k2");
     expect(sent.at(-1)?.text).toBe(strings.cancelled);
     expect(store.rooms.get(room)?.chatId).toBe("1");
+  });
+
+  it("♾️ approves with always and remembers the exact prompt for this conversation and agent; it is then approved without asking", async () => {
+    await confirmations.askAgent(turn("t1"), "c1", "Run the tests?");
+    expect(sent[0]?.text).toContain("`!always` or ♾️");
+    expect(await confirmations.react(room, asEventId("$e1"), "♾️", "r1")).toBe(true);
+    expect(answers).toEqual([["a", "t1", "c1", true]]);
+    expect(always).toEqual(["c1"]);
+    expect(sent.at(-1)?.text).toBe(strings.confirmAlways("Run the tests?"));
+    expect(store.alwaysAllowed.list(asChatId("1"), agent)).toEqual(["Run the tests?"]);
+
+    const asked = sent.length;
+    await confirmations.askAgent(turn("t2"), "c2", "Run the tests?");
+    expect(answers.at(-1)).toEqual(["a", "t2", "c2", true]);
+    expect(always).toEqual(["c1", "c2"]);
+    expect(sent.slice(asked).map((m) => m.text)).toEqual([strings.confirmAutoApproved("Run the tests?")]);
+    expect(store.pending.get(room)).toBeUndefined(); // nothing asked
+
+    // Another wording, another agent or another conversation is asked as usual.
+    await confirmations.askAgent(turn("t3"), "c3", "Run the tests now?");
+    expect(store.pending.get(room)?.confirmId).toBe("c3");
+    await confirmations.answer(room, false, "k");
+    expect(store.alwaysAllowed.has(asChatId("1"), asAgentId("b"), "Run the tests?")).toBe(false);
+    expect(store.alwaysAllowed.has(asChatId("2"), agent, "Run the tests?")).toBe(false);
+  });
+
+  it("!always answers only an agent's question: on a !clear it is refused and the question stays; ♾️ on it is ignored", async () => {
+    await confirmations.askRoomChange("clear", room, "k");
+    await confirmations.answer(room, true, "k2", true);
+    expect(sent.at(-1)?.text).toBe(strings.alwaysOnlyForAgent);
+    expect(store.pending.get(room)?.kind).toBe("clear");
+    expect(await confirmations.react(room, asEventId("$e1"), "♾️", "r")).toBe(false);
+    expect(store.pending.get(room)?.kind).toBe("clear");
+    await confirmations.answer(room, true, "k3", true);
+    expect(store.pending.get(room)?.kind).toBe("clear");
+  });
+
+  it("!always with nothing open says so", async () => {
+    await confirmations.answer(room, true, "k", true);
+    expect(sent.at(-1)?.text).toBe(strings.nothingPending);
   });
 });

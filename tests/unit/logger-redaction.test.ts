@@ -44,6 +44,7 @@ describe("turn log context", () => {
       openReply: () => reply,
       setTyping: () => undefined,
       sendNotice: async () => asEventId("$n"),
+      markRead: async () => undefined,
     } as Partial<ChatPort> as ChatPort;
     const script: TurnEvent[] = [
       { type: "text", delta: "hi" },

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import pino from "pino";
 import { MatrixReplyStream, STOPPED_MARK } from "../../src/matrix/reply-stream.js";
+import { ToolTrail } from "../../src/core/trail.js";
 import { EditPacer } from "../../src/matrix/edit-pacer.js";
 import { MAX_SEGMENT_BYTES, cutPoint } from "../../src/matrix/split.js";
 import { TextQueue } from "../../src/matrix/text-queue.js";
@@ -121,6 +122,54 @@ describe("MatrixReplyStream", () => {
     await stream.finish({});
     expect(sent).toHaveLength(1);
     expect(sent[0]?.content["body"]).toBe("echo: hi");
+  });
+
+  it("holds the first event for the first sentence, split over chunks, then edits", async () => {
+    const { sender, sent } = fakeSender();
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.7b", new EditPacer(1), logger);
+    stream.appendText("The build");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sent).toHaveLength(0); // a fragment is not what a notification should show
+    stream.appendText(" passed. ");
+    for (let i = 0; i < 100 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(sent[0]?.content["body"]).toBe("The build passed. ");
+    stream.appendText("All green.");
+    await stream.finish({});
+    expect(finalBodies(sent)).toEqual(["The build passed. All green."]);
+  });
+
+  it("does not hold the first event for a sentence for long: a slow agent's first words still appear", async () => {
+    const { sender, sent } = fakeSender();
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.8", new EditPacer(1), logger);
+    stream.appendText("chunk 1 ");
+    for (let i = 0; i < 600 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(sent[0]?.content["body"]).toBe("chunk 1 "); // before the answer finished
+    await stream.finish({});
+  });
+
+  it("shows the tool trail once, in the final edit only", async () => {
+    const { sender, sent } = fakeSender();
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.9", new EditPacer(1), logger);
+    const trail = new ToolTrail(5);
+    stream.showTrail(trail);
+    trail.call("1", "search");
+    trail.result("1", true, "3 results");
+    stream.appendText("Found it.\n");
+    for (let i = 0; i < 100 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(String(sent[0]?.content["body"])).not.toContain("🔧");
+    await stream.finish({});
+    expect(finalBodies(sent)).toEqual(["Found it.\n\n\n🔧 1 tool call:\n✅ search — 3 results"]);
+    expect(sent.filter((s) => JSON.stringify(s.content).includes("<details>"))).toHaveLength(1);
+  });
+
+  it("an answer with tools but no text still shows the trail", async () => {
+    const { sender, sent } = fakeSender();
+    const stream = new MatrixReplyStream(sender, asRoomId("!r"), "t.10", new EditPacer(1), logger);
+    const trail = new ToolTrail(5);
+    stream.showTrail(trail);
+    trail.call("1", "build");
+    await stream.finish({});
+    expect(finalBodies(sent)).toEqual(["_(no text)_\n\n🔧 1 tool call:\n⏳ build"]);
   });
 
   it("keeps only the unposted tail: a posted message's text leaves memory", async () => {

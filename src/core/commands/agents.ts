@@ -1,6 +1,8 @@
 import { asAgentId } from "../ids.js";
+import { spaceNameFor } from "../onboarding.js";
 import { strings } from "../strings.js";
 import { isChatRoom, selectedAgentOf, type CommandContext, type CommandDeps } from "./deps.js";
+import { escapeMarkdown } from "./sanitize.js";
 
 /** `!agent [id]` (anywhere): lists the user's agents, or picks the one for new rooms. */
 export async function agentCommand(deps: CommandDeps, ctx: CommandContext): Promise<void> {
@@ -35,7 +37,8 @@ export async function settings(deps: CommandDeps, ctx: CommandContext): Promise<
       user,
       agent: selectedAgentOf(deps, user) ?? "—",
       agents: deps.agentsFor(user).length,
-      space: space ? `[${space}](${deps.chat.roomLink(space)})` : "—",
+      // Linked by its name, as `!chats` does; the id means nothing to a person.
+      space: space ? `[${escapeMarkdown(deps.store.rooms.get(space)?.name ?? spaceNameFor(user))}](${deps.chat.roomLink(space)})` : "—",
       chats: rooms.filter((r) => !r.archived).length,
       archived: rooms.filter((r) => r.archived).length,
       ...deps.limits,

@@ -3,12 +3,15 @@ import { strings } from "../strings.js";
 import { isChatRoom, type ChatRoom, type CommandContext, type CommandDeps } from "./deps.js";
 import { cleanName, escapeMarkdown, MAX_SAVED_NAME } from "./sanitize.js";
 
-/** `!context`: this room's agent and chat id, and the user's saved contexts. */
+/** `!context`: this room's agent and chat id, what is always allowed here, and the user's saved contexts. */
 export async function showContext(deps: CommandDeps, ctx: CommandContext): Promise<void> {
   const room = ctx.room;
   if (!isChatRoom(room)) return void (await ctx.reply(strings.chatRoomOnly("context")));
   const saved = deps.store.savedContexts.list(ctx.event.sender);
-  const lines = [strings.contextInfo(room.agentId, room.chatId), "", strings.savedHeader(saved.length)];
+  const allowed = deps.store.alwaysAllowed.list(room.chatId, room.agentId);
+  const lines = [strings.contextInfo(room.agentId, room.chatId), "", strings.alwaysHeader(allowed.length)];
+  for (const prompt of allowed) lines.push(strings.alwaysLine(prompt));
+  lines.push("", strings.savedHeader(saved.length));
   for (const s of saved) lines.push(strings.savedLine(escapeMarkdown(s.name), s.agentId, s.chatId));
   await ctx.reply(lines.join("\n"));
 }

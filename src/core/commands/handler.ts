@@ -42,6 +42,7 @@ export class CommandHandler {
       archive: ask("archive", "archive"),
       yes: answer(true),
       no: answer(false),
+      always: (_d, ctx) => this.confirmations.answer(ctx.event.roomId, true, `cmd.${ctx.event.eventId}`, true),
       stop: async (d, ctx) => {
         if (!d.turns.stop(ctx.event.roomId)) await ctx.reply(strings.nothingRunning);
       },
@@ -62,7 +63,7 @@ export class CommandHandler {
     await handler(this.deps, ctx);
   }
 
-  /** ✅ / ❌ on a question's prompt answer it; ⏹ on the streaming answer stops it. */
+  /** ✅ / ❌ / ♾️ on a question's prompt answer it; ⏹ on the streaming answer stops it. */
   async react(event: ReactionEvent, room: RoomRecord | undefined): Promise<void> {
     void room;
     if (await this.confirmations.react(event.roomId, event.targetEventId, event.key, `react.${event.eventId}`)) return;

@@ -8,6 +8,7 @@ export const helpText = [
   "- `!clear` (or `!reset`) — start this room's conversation afresh (asks first)",
   "- `!archive` — take this room out of your Space (asks first)",
   "- `!yes` / `!no` — answer a question (or react ✅ / ❌)",
+  "- `!always` — approve the agent's question, and the same one in this chat from now on (or react ♾️)",
   "- `!stop` — stop the answer being written (or react ⏹ to it)",
   "- `!context` — this room's agent and conversation id",
   "- `!save <name>` / `!load <name>` — bookmark this conversation / switch to a bookmark",

@@ -11,6 +11,8 @@ export async function clearRoom(deps: LifecycleDeps, roomId: RoomId, key: string
   if (!isChatRoom(room) || room.archived) return;
   const chatId = deps.newChatId();
   await switchChatId(deps, room, chatId);
+  // "Always in this chat" ends with the conversation, bookmarked or not.
+  deps.store.alwaysAllowed.forget(room.chatId, room.agentId);
   closeIfOrphaned(deps, room, "cleared");
   deps.logger.info({ room_id: roomId, chat_id: chatId, old_chat_id: room.chatId }, "room cleared");
   await deps.chat.sendNotice(roomId, strings.cleared(chatId), key);

@@ -6,6 +6,7 @@
 import { init } from "./001-init.js";
 import { media } from "./002-media.js";
 import { dropUnused } from "./003-drop-unused.js";
+import { elementUx } from "./004-element-ux.js";
 
 export interface Migration {
   readonly version: number;
@@ -13,4 +14,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [init, media, dropUnused];
+export const MIGRATIONS: readonly Migration[] = [init, media, dropUnused, elementUx];
