@@ -10,6 +10,8 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Empty stand-ins that package.json `overrides` install for two unused native packages.
+COPY vendor ./vendor
 # No install scripts are needed: better-sqlite3 ships prebuilt binaries for
 # linux-x64/arm64 (glibc), and tsx's esbuild is not used by the build.
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -21,6 +23,7 @@ RUN npx tsc -p tsconfig.build.json
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY vendor ./vendor
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # --- runtime -------------------------------------------------------------------
@@ -33,6 +36,7 @@ ENV NODE_ENV=production \
     HEALTHCHECK_URL=http://127.0.0.1:9464/healthz
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=prod-deps /app/vendor ./vendor
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 # /data (SQLite) and /agents (shared workspaces) belong to the unprivileged

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark against one private Synapse, then the
- * table. BENCH_ONLY=relay,streaming,files,rooms,runaway,startup picks a subset; the
+ * table. BENCH_ONLY=relay,encrypted,streaming,files,rooms,runaway,startup picks a subset; the
  * sizes have env knobs (see docs/performance.md).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import { log, type BenchContext, type Row } from "./lib/report.js";
 import { createWorld, provisionChat, provisionEchoRoom, provisionPlain } from "./lib/setup.js";
 import { cpuModel } from "./lib/proc.js";
 import { renderTable } from "./lib/table.js";
+import { runEncrypted } from "./encrypted.js";
 import { runFiles } from "./files.js";
 import { prepareManyRooms, runManyRooms } from "./many-rooms.js";
 import { runRelay } from "./relay.js";
@@ -20,7 +21,7 @@ import { runStartup } from "./startup.js";
 import { runStreaming } from "./streaming.js";
 import { versions } from "./lib/versions.js";
 
-const only = new Set((process.env["BENCH_ONLY"] ?? "relay,streaming,files,rooms,runaway,startup").split(",").map((s) => s.trim()));
+const only = new Set((process.env["BENCH_ONLY"] ?? "relay,encrypted,streaming,files,rooms,runaway,startup").split(",").map((s) => s.trim()));
 const started = Date.now();
 const world = await createWorld();
 const rows: Row[] = [];
@@ -46,6 +47,7 @@ try {
   await aliceSync.start();
   const ctx: BenchContext = { world, alice, aliceSync, bot, echo, botChild, echoChild, rooms };
   if (only.has("relay")) rows.push(...(await runRelay(ctx)));
+  if (only.has("encrypted")) rows.push(...(await runEncrypted(ctx)));
   if (only.has("streaming")) rows.push(...(await runStreaming(ctx)));
   if (only.has("files")) rows.push(...(await runFiles(ctx)));
   if (many) rows.push(...(await runManyRooms(ctx, many)));

@@ -20,7 +20,9 @@ import type { MatrixChatAdapter } from "./matrix/chat-adapter.js";
 import { attachIntake } from "./matrix/intake.js";
 import { createMediaPort } from "./matrix/media-port.js";
 import { discoverBindings } from "./matrix/reconcile.js";
+import { setUpEncryptionIdentity } from "./matrix/cross-signing.js";
 import { openMatrixSession } from "./matrix/matrix-session.js";
+import { parseRecoveryKey } from "./matrix/recovery.js";
 import { Metrics } from "./observability/metrics.js";
 import { observeAgentPort } from "./observability/observed-agents.js";
 import { pruneLedgerHourly } from "./store/ledger-pruning.js";
@@ -127,8 +129,11 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   // Up before the first sync so liveness probes pass while a large account syncs.
   const http = config.httpAddr ? await startHttpServer({ addr: config.httpAddr, logger, readiness, metrics }) : null;
 
+  // A malformed recovery key stops the start before anything else happens.
+  const recoveryKey = config.recoveryKey !== undefined ? parseRecoveryKey(config.recoveryKey) : undefined;
   const matrix = await openMatrixSession({
     ...config,
+    ...(recoveryKey && { recoveryPrivateKey: recoveryKey }),
     persistence: { get: (k) => store.kv.get(k) ?? undefined, set: (k, v) => store.kv.set(k, v) },
     logger,
     onRateLimited: () => metrics.rateLimited.inc(),
@@ -148,19 +153,28 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   // first sync is in and the rooms are known, recorded events wait there.
   const record = (ev: IncomingEvent): boolean =>
     store.inbox.record({ eventId: ev.eventId, roomId: ev.roomId, sender: ev.sender, content: ev, originTs: Date.now() });
-  attachIntake(client, matrix.hadSavedSync, logger, {
+  const decryption = attachIntake(client, matrix.hadSavedSync, logger, {
     onEvent: (ev) => void (record(ev) && ready && dispatcher.enqueue(ev)),
     onHistorical: (ev) => void (record(ev) && store.inbox.setStatus(ev.eventId, "ignored")),
     known: (eventId) => store.inbox.has(eventId as EventId),
-  });
+  }, { decryptGraceMs: config.decryptGraceMs });
 
   let stopPruning = (): void => undefined;
+  let identity: Promise<unknown> = Promise.resolve();
   const readyPromise = new Promise<void>((resolve) => {
     void matrix.startSyncing({ ...options, timelineLimit: options.syncTimelineLimit }, () => {
       recoverAfterStart({ store, chat, dispatcher, logger }, discoverBindings(client));
       ready = true;
       stopPruning = pruneLedgerHourly(store, logger);
       void sweepInboxes(registry.current().agents.values(), logger);
+      identity = setUpEncryptionIdentity({
+        client,
+        userId: config.botUserId,
+        ...(config.password && { password: config.password }),
+        ...(recoveryKey && { recoveryKey }),
+        logger,
+        stopping: () => stopped,
+      });
       logger.info({ rooms: store.rooms.count() }, "ready");
       resolve();
     });
@@ -184,9 +198,13 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       if (stopped) return;
       stopped = true;
       stopPruning();
-      client.stopClient();
+      const stopCrypto = matrix.stopSyncing();
+      const decrypting = decryption.stop();
       dispatcher.turns.close(); // messages waiting for a down agent give up (with a notice)
       await Promise.race([dispatcher.loop.drain(), new Promise((r) => setTimeout(r, 10_000))]);
+      // The wasm crypto must not be freed under a call still running in it.
+      await Promise.race([Promise.all([decrypting, matrix.roomCrypto.close(), identity]), new Promise((r) => setTimeout(r, 10_000))]);
+      stopCrypto();
       matrix.stop();
       dispatcher.confirmations.stop();
       registry.close();

@@ -11,7 +11,7 @@ import pino from "pino";
 import { configPaths } from "../../src/dev/synapse-config.js";
 import { startSynapse, type SynapseHandle, type SynapseTopology } from "../../src/dev/synapse.js";
 import { startReferenceAgent, type ReferenceAgent } from "../../src/reference-agent/server.js";
-import { BINDING_EVENT } from "../../src/matrix/provisioning.js";
+import { BINDING_EVENT, ENCRYPTION_STATE } from "../../src/matrix/provisioning.js";
 import { newChatId } from "../../src/store/index.js";
 import { spawnChild, type ChildHandle } from "./child.js";
 import { Cs } from "./cs-api.js";
@@ -130,7 +130,7 @@ function findPid(arg: string): number {
 }
 
 /** A chat room as the bot would create it (binding state by the bot), the owner invited and joined. */
-export async function provisionChat(bot: Cs, owner: Cs | string, index = 1, agentId = AGENT_ID): Promise<string> {
+export async function provisionChat(bot: Cs, owner: Cs | string, index = 1, agentId = AGENT_ID, opts: { encrypted?: boolean } = {}): Promise<string> {
   const ownerId = typeof owner === "string" ? owner : owner.userId;
   const roomId = await bot.createRoom({
     name: `bench ${index}`,
@@ -142,6 +142,7 @@ export async function provisionChat(bot: Cs, owner: Cs | string, index = 1, agen
         state_key: "",
         content: { owner: ownerId, kind: "chat", agent_id: agentId, platform_chat_id: newChatId(), index, archived: false },
       },
+      ...(opts.encrypted ? [ENCRYPTION_STATE] : []),
     ],
   });
   if (typeof owner !== "string") await owner.join(roomId);

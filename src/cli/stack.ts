@@ -57,6 +57,8 @@ export async function runStack(argv: string[]): Promise<void> {
     SURFACES_DATA_DIR: join(root, "data"),
     SURFACES_REGISTRY_PATH: registryPath,
     SURFACES_AGENTS_ROOT: join(root, "agents"),
+    // The smoke user speaks the raw client-server API, without crypto.
+    ...(smoke && { SURFACES_ENCRYPT_ROOMS: "false" }),
   });
   const app = await start(config, { logger });
   await app.ready;
@@ -98,7 +100,7 @@ function printLogin(synapse: SynapseHandle, demoUser: string, bot: string, agent
     "Surfaces local stack is up.",
     `  homeserver   ${synapse.baseUrl}   (server name "${synapse.serverName}")`,
     `  log in as    ${demoUser}   password: ${DEMO_PASSWORD}`,
-    `  then invite  ${bot}   to any room (or start a DM with it, unencrypted)`,
+    `  then invite  ${bot}   to any room (or start a DM with it)`,
     `  agent        ${agent.url}   workspace ${app.config.agentsRoot}/demo`,
     "  Any Matrix client works, e.g. Element Web/Desktop with a custom homeserver URL.",
     "  Ctrl-C stops everything; state is kept in .stack/ for the next run.",

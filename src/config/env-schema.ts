@@ -98,6 +98,15 @@ export const configSchema = z.object({
   minFreeBytes: wholeNumber(0).default(512 * 1024 * 1024),
   /** Bytes of a user's files kept in agent inboxes; 0 = no quota. */
   userQuotaBytes: wholeNumber(0).default(2 * 1024 * 1024 * 1024),
+  /** Chat rooms the bot creates get `m.room.encryption`. */
+  encryptRooms: z
+    .enum(["true", "false"], { error: 'must be "true" or "false"' })
+    .default("true")
+    .transform((v) => v === "true"),
+  /** How long an undecryptable message waits for its key before the owner is asked to resend. */
+  decryptGraceMs: wholeNumber(0).default(10_000),
+  /** Secret. Element-style recovery key opening secret storage and key backup. */
+  recoveryKey: z.string().optional(),
 });
 
 export type ConfigKey = keyof typeof configSchema.shape;

@@ -14,7 +14,7 @@ export type { HttpAddr, LogLevel } from "./env-schema.js";
 export type AppConfig = Readonly<z.output<typeof configSchema>>;
 
 /** Keys whose values must never reach a log line. */
-export const SECRET_CONFIG_KEYS = ["accessToken", "password"] as const satisfies readonly (keyof AppConfig)[];
+export const SECRET_CONFIG_KEYS = ["accessToken", "password", "recoveryKey"] as const satisfies readonly (keyof AppConfig)[];
 
 export interface ConfigProblem {
   readonly key: string;

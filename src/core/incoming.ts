@@ -8,6 +8,8 @@ export interface IncomingFile {
   name: string;
   mime?: string;
   size?: number;
+  /** Set for an end-to-end encrypted attachment: AES-256-CTR key and IV, SHA-256 of the ciphertext (base64). */
+  encryption?: { key: string; iv: string; sha256: string };
 }
 
 /** Platform-neutral events the chat adapter hands to the core. */
@@ -20,7 +22,7 @@ export type IncomingEvent =
       senderName?: string;
       text: string;
       files: IncomingFile[];
-      /** True when the room is end-to-end encrypted (the bot cannot read it). */
+      /** True when the message stayed encrypted: its keys never reached the bot. */
       encrypted: boolean;
     }
   | { kind: "invite"; roomId: RoomId; eventId: EventId; sender: UserId }

@@ -15,7 +15,7 @@ export const strings = {
   firstChatGreeting: (agentId: string) =>
     `This room talks to your agent **${agentId}**. Just write; \`!help\` lists the commands.`,
   encrypted:
-    "I can't read encrypted messages. Please talk to me in the rooms of your Surfaces Space, which are not encrypted.",
+    "I couldn't decrypt your last message: its keys never reached me. Please send it again. (If this keeps happening, check in your client that my device is not blocked.)",
   agentUnavailable: (agentId: string) =>
     `⚠️ Your agent **${agentId}** is not reachable right now, so your message was not delivered. Please try again in a moment.`,
   agentWaiting: (agentId: string, waitMs: number) =>

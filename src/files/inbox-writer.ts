@@ -34,6 +34,12 @@ export interface InboxTarget {
   /** The name the user gave the file (made safe here). */
   name: string;
   maxBytes: number;
+  /**
+   * Bytes pass through this first (an encrypted attachment's decryption).
+   * Made only once the pipeline is in place, so its failure at the end of
+   * the stream always has a listener.
+   */
+  decode?: () => Transform;
 }
 
 export interface WrittenFile {
@@ -85,7 +91,9 @@ export async function writeToInbox(source: Readable, target: InboxTarget, own: O
           done(size > target.maxBytes ? new FileTooLargeError(target.maxBytes) : null, chunk);
         },
       });
-      await pipeline(source, limiter, handleSink(file)); // the handle stays open for fchmod/fchown below
+      // The handle stays open for fchmod/fchown below.
+      if (target.decode) await pipeline(source, target.decode(), limiter, handleSink(file));
+      else await pipeline(source, limiter, handleSink(file));
       // On the descriptor, not the name: the agent may have swapped the name meanwhile.
       await file.chmod(own.fileMode); // open()'s mode is filtered by the umask
       if (own.uid !== undefined || own.gid !== undefined) await file.chown(own.uid ?? -1, own.gid ?? -1);

@@ -17,6 +17,8 @@ const DECORATION = { maxAttempts: 4 };
 
 export interface ChatAdapterOptions {
   editIntervalMs: number;
+  /** Chat rooms the bot creates are end-to-end encrypted (default true). */
+  encryptRooms?: boolean;
   /** Called with the ms from a reply's creation to its first visible event. */
   onFirstVisible?(ms: number): void;
 }
@@ -88,7 +90,7 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
   }
 
   async createChatRoom(spaceId: RoomId, name: string, binding: RoomBinding): Promise<RoomId> {
-    const request = chatRoomRequest(this.botUserId, spaceId, name, binding);
+    const request = chatRoomRequest(this.botUserId, spaceId, name, binding, this.options.encryptRooms ?? true);
     const res = await this.rateLimited429(() => this.client.createRoom(request as Parameters<MatrixClient["createRoom"]>[0]));
     const roomId = asRoomId(res.room_id);
     await this.setSpaceChild(spaceId, roomId, true);

@@ -1,12 +1,15 @@
 import type { MatrixEvent } from "matrix-js-sdk";
 import { asEventId, asRoomId, asUserId } from "../core/ids.js";
 import type { IncomingEvent, IncomingFile } from "../core/incoming.js";
+import { fileKeysOf } from "./attachment-crypto.js";
 
 const FILE_TYPES = new Set(["m.file", "m.image", "m.audio", "m.video"]);
 
 /**
  * A Matrix timeline event as a core event, or null when the core has no use
- * for it (state, edits, notices from other bots, redactions…).
+ * for it (state, edits, notices from other bots, redactions…). A decrypted
+ * event reads as its clear type and content; one still `m.room.encrypted`
+ * is one the bot could not decrypt.
  */
 export function toIncoming(event: MatrixEvent): IncomingEvent | null {
   const roomId = event.getRoomId();
@@ -14,6 +17,8 @@ export function toIncoming(event: MatrixEvent): IncomingEvent | null {
   const sender = event.getSender();
   if (!roomId || !eventId || !sender || event.isState() || event.isRedacted()) return null;
   const base = { roomId: asRoomId(roomId), eventId: asEventId(eventId), sender: asUserId(sender) };
+  // A failed decryption shows as an "m.bad.encrypted" message in the SDK.
+  if (event.isDecryptionFailure()) return { kind: "message", ...base, text: "", files: [], encrypted: true };
 
   switch (event.getType()) {
     case "m.room.encrypted":
@@ -28,6 +33,17 @@ export function toIncoming(event: MatrixEvent): IncomingEvent | null {
     default:
       return null;
   }
+}
+
+/**
+ * The core event for a message that stayed undecryptable, under its own
+ * ledger id: the notice asking to resend is handled once, and the message
+ * itself still gets through once (under its real id) if its key comes later.
+ */
+export function afterDecryption(event: MatrixEvent): IncomingEvent | null {
+  const incoming = toIncoming(event);
+  if (incoming?.kind !== "message" || !incoming.encrypted) return incoming;
+  return { ...incoming, eventId: asEventId(`${incoming.eventId}#undecryptable`) };
 }
 
 function messageOf(event: MatrixEvent, base: Pick<IncomingEvent, "roomId" | "eventId" | "sender">): IncomingEvent | null {
@@ -50,7 +66,9 @@ function messageOf(event: MatrixEvent, base: Pick<IncomingEvent, "roomId" | "eve
 }
 
 function fileOf(content: Record<string, unknown>, body: string): IncomingFile | null {
-  const url = content["url"];
+  // An encrypted attachment names its media in `file` instead of `url`.
+  const encrypted = fileKeysOf(content["file"]);
+  const url = encrypted ? encrypted.url : content["url"];
   if (typeof url !== "string" || !url.startsWith("mxc://")) return null;
   const info = (content["info"] ?? {}) as { mimetype?: unknown; size?: unknown };
   const name = typeof content["filename"] === "string" ? content["filename"] : body || "file";
@@ -59,5 +77,6 @@ function fileOf(content: Record<string, unknown>, body: string): IncomingFile | 
     name,
     ...(typeof info.mimetype === "string" ? { mime: info.mimetype } : {}),
     ...(typeof info.size === "number" ? { size: info.size } : {}),
+    ...(encrypted ? { encryption: encrypted.keys } : {}),
   };
 }

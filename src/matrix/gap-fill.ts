@@ -1,7 +1,7 @@
 import { Direction, MatrixEvent, type MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import type { IncomingEvent } from "../core/incoming.js";
-import { toIncoming } from "./convert.js";
+import { afterDecryption } from "./convert.js";
 
 const PAGE_SIZE = 100;
 const MAX_PAGES = 20;
@@ -57,7 +57,10 @@ export class GapFiller {
         // The bot's own event is a fence too: what came before it arrived
         // while the bot was live, so the ledger has it (even once pruned).
         if (this.known(raw.event_id) || raw.sender === this.client.getUserId()) return missed;
-        const incoming = toIncoming(new MatrixEvent({ ...raw, room_id: roomId }));
+        const event = new MatrixEvent({ ...raw, room_id: roomId });
+        // No grace period here: a missed message without its key is reported at once.
+        await this.client.decryptEventIfNeeded(event);
+        const incoming = afterDecryption(event);
         if (incoming) missed.unshift(incoming);
       }
       from = res.end;

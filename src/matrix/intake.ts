@@ -2,7 +2,8 @@ import { ClientEvent, EventTimeline, RoomEvent, SyncState, type MatrixClient, ty
 import type { Logger } from "pino";
 import { asEventId, asRoomId, asUserId } from "../core/ids.js";
 import type { IncomingEvent } from "../core/incoming.js";
-import { toIncoming } from "./convert.js";
+import { afterDecryption, toIncoming } from "./convert.js";
+import { DecryptionGate } from "./decryption.js";
 import { GapFiller } from "./gap-fill.js";
 
 export interface IntakeHandlers {
@@ -15,18 +16,38 @@ export interface IntakeHandlers {
   known: (eventId: string) => boolean;
 }
 
+export interface IntakeOptions {
+  /** How long an encrypted message waits for a late room key before the owner is asked to resend. */
+  decryptGraceMs: number;
+}
+
 /**
  * Turns the SDK's sync stream into core events. Without a saved sync
  * position, the first sync only shows history (what was said before the bot
  * started or while its database was lost): it is recorded, not answered.
  * With one, everything is live and the ledger drops replays.
  */
-export function attachIntake(client: MatrixClient, hadSavedSync: boolean, logger: Logger, handlers: IntakeHandlers): void {
+export function attachIntake(
+  client: MatrixClient,
+  hadSavedSync: boolean,
+  logger: Logger,
+  handlers: IntakeHandlers,
+  opts: IntakeOptions,
+): DecryptionGate {
   const botUserId = client.getSafeUserId();
   let historical = !hadSavedSync;
   const runId = Date.now().toString(36);
 
   const gaps = new GapFiller(client, logger, handlers.known, handlers.onEvent);
+  const live = (incoming: IncomingEvent | null): void => {
+    if (!incoming) return;
+    if (gaps.holds(incoming.roomId)) gaps.hold(incoming);
+    else handlers.onEvent(incoming);
+  };
+  const gate = new DecryptionGate(client, logger, { graceMs: opts.decryptGraceMs }, {
+    ready: (event) => live(toIncoming(event)),
+    undecryptable: (event) => live(afterDecryption(event)),
+  });
 
   // The SDK resets a room's live timeline just before it adds the events of
   // a limited sync: the moment to start filling the gap and hold new events.
@@ -44,11 +65,13 @@ export function attachIntake(client: MatrixClient, hadSavedSync: boolean, logger
     if (toStartOfTimeline || removed || !room) return;
     trimTimeline(room);
     if (event.getSender() === botUserId) return;
-    const incoming = toIncoming(event);
-    if (!incoming) return;
-    if (historical) handlers.onHistorical(incoming);
-    else if (gaps.holds(room.roomId)) gaps.hold(incoming);
-    else handlers.onEvent(incoming);
+    if (historical) {
+      // Recorded as seen, never answered: no need to wait for its decryption.
+      const incoming = toIncoming(event);
+      if (incoming) handlers.onHistorical(incoming);
+      return;
+    }
+    gate.submit(event);
   });
 
   client.on(RoomEvent.MyMembership, (room: Room, membership: string) => {
@@ -64,6 +87,7 @@ export function attachIntake(client: MatrixClient, hadSavedSync: boolean, logger
     const eventId = asEventId(`invite:${room.roomId}:${runId}`);
     handlers.onEvent({ kind: "invite", roomId: asRoomId(room.roomId), eventId, sender: asUserId(inviter) });
   });
+  return gate;
 }
 
 /** Events kept in memory per room: the bot reads each event once, as it arrives. */

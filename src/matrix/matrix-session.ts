@@ -7,6 +7,9 @@
 import { ClientEvent, Filter, SyncState, type MatrixClient, type SyncStateData } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { MatrixChatAdapter } from "./chat-adapter.js";
+import { initCrypto, stopSyncKeepCrypto } from "./crypto-store.js";
+import { recoveryCallbacks } from "./recovery.js";
+import { RoomCrypto } from "./room-crypto.js";
 import { MatrixSender, type SendObserver } from "./sender.js";
 import { buildClient, resolveSession, untilReachable, type SessionPersistence } from "./session.js";
 import { PersistentSyncStore } from "./sync-store.js";
@@ -29,6 +32,12 @@ export interface MatrixSessionOptions {
   password?: string;
   deviceId?: string;
   editIntervalMs: number;
+  /** SURFACES_DATA_DIR: the crypto store lives in its `crypto/`. */
+  dataDir: string;
+  /** Chat rooms the bot creates are end-to-end encrypted. */
+  encryptRooms: boolean;
+  /** The decoded SURFACES_RECOVERY_KEY: opens secret storage. */
+  recoveryPrivateKey?: Uint8Array<ArrayBuffer>;
   /** Where the token, device id and sync position are kept. */
   persistence: SessionPersistence;
   logger: Logger;
@@ -41,12 +50,19 @@ export interface MatrixSession {
   client: MatrixClient;
   sender: MatrixSender;
   chat: MatrixChatAdapter;
+  /** Encrypted rooms and encryption of what the bot sends there. */
+  roomCrypto: RoomCrypto;
   deviceId: string;
   /** Whether a sync position was saved before (else the first sync is history). */
   hadSavedSync: boolean;
   /** Starts syncing; `onSynced` runs once, after the first sync the homeserver answered. */
   startSyncing(opts: { initialSyncLimit?: number; timelineLimit?: number }, onSynced: () => void): Promise<void>;
-  /** Stops syncing and saves the sync position. */
+  /**
+   * Stops syncing and returns what frees the crypto: answers still finishing
+   * at shutdown must encrypt their last edits.
+   */
+  stopSyncing(): () => void;
+  /** Stops syncing (and the crypto) and saves the sync position. */
   stop(): void;
 }
 
@@ -59,7 +75,10 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
     save: (json) => o.persistence.set(SYNC_ACCUMULATOR_KEY, json),
   });
   routeSdkModuleLogs(logger);
-  const client = buildClient(creds, session, syncStore, logger);
+  const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client));
+  // Before the first sync, so no to-device message (room keys) goes unseen.
+  await initCrypto(client, { dataDir: o.dataDir, kv: o.persistence, logger });
+  const roomCrypto = new RoomCrypto(client, logger);
   let chat: MatrixChatAdapter | undefined;
   const observer: SendObserver = {
     onRateLimited: (room, ms) => {
@@ -68,9 +87,10 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
     },
     onSent: (_room, ms) => o.onSent?.(ms),
   };
-  const sender = new MatrixSender(client, logger, observer);
+  const sender = new MatrixSender(client, logger, observer, roomCrypto);
   chat = new MatrixChatAdapter(client, sender, logger, {
     editIntervalMs: o.editIntervalMs,
+    encryptRooms: o.encryptRooms,
     ...(o.onFirstVisible ? { onFirstVisible: o.onFirstVisible } : {}),
   });
   const adapter = chat;
@@ -79,6 +99,7 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
     client,
     sender,
     chat: adapter,
+    roomCrypto,
     deviceId: session.deviceId,
     hadSavedSync: syncStore.hadSavedSync,
     async startSyncing(opts, onSynced) {
@@ -90,6 +111,7 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
       });
       logger.info({ user_id: o.botUserId, device_id: session.deviceId }, "syncing");
     },
+    stopSyncing: () => stopSyncKeepCrypto(client),
     stop() {
       client.stopClient();
       adapter.stop();

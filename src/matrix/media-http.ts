@@ -78,7 +78,8 @@ export class MediaHttp {
    * memory; pipeline reads only as the socket drains.
    */
   async upload(body: Readable, size: number, mime: string, filename: string): Promise<string> {
-    const url = new URL(`/_matrix/media/v3/upload?filename=${encodeURIComponent(filename)}`, this.opts.homeserverUrl);
+    // An empty filename is left out (encrypted uploads keep the name inside the event).
+    const url = new URL(`/_matrix/media/v3/upload${filename ? `?filename=${encodeURIComponent(filename)}` : ""}`, this.opts.homeserverUrl);
     const token = this.opts.accessToken();
     const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, {
       method: "POST",

@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Transform } from "node:stream";
 import type { MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import type { AppConfig } from "../config/env.js";
@@ -21,6 +21,7 @@ import { freeBytes, stillWritten, userUsage, type MediaLedger } from "../files/i
 import { safeName } from "../files/names.js";
 import { readHead, sniff, type Sniffed } from "../files/sniff.js";
 import { openWorkspaceFile } from "../files/workspace-file.js";
+import { AttachmentIntegrityError, decryptStream, newFileEncryption, type EncryptedFile } from "./attachment-crypto.js";
 import { MediaHttp, MediaHttpError } from "./media-http.js";
 import type { MatrixSender } from "./sender.js";
 
@@ -128,7 +129,9 @@ export class MatrixMediaPort implements MediaPort {
         // The stream is cut at the lowest of the three caps; which one it was decides the notice.
         const cap = Math.min(limit, room, headroom);
         capReason = cap === limit ? "too_large" : cap === room ? "quota" : "disk_full";
-        const out = await writeToInbox(body, { workspacePath, chatId, name: file.name, maxBytes: cap }, this.deps.ownership);
+        const keys = file.encryption;
+        const target = { workspacePath, chatId, name: file.name, maxBytes: cap, ...(keys && { decode: () => decryptStream(keys) }) };
+        const out = await writeToInbox(body, target, this.deps.ownership);
         fresh.push({ absolute: out.absolute, source: file.source });
         ledger?.record({
           agentId,
@@ -151,7 +154,8 @@ export class MatrixMediaPort implements MediaPort {
           if (capReason === "disk_full") return fail(file.name, { reason: "disk_full" });
           return fail(file.name, { reason: "too_large", limitBytes: limit });
         }
-        log.error({ err, name: file.name }, "could not fetch the user's file");
+        if (err instanceof AttachmentIntegrityError) log.warn({ name: file.name }, "encrypted user file failed its hash check; not delivered");
+        else log.error({ err, name: file.name }, "could not fetch the user's file");
         return fail(file.name, { reason: "failed" });
       }
     }
@@ -182,9 +186,15 @@ export class MatrixMediaPort implements MediaPort {
     try {
       const name = safeName(file.name ?? path.basename(realPath));
       const sniffed = await sniff(await readHead(handle, size), name, file.mime, fdPath(handle.fd));
-      const mxc = await this.uploadWithRetry(() => handle.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: UPLOAD_CHUNK_BYTES }), size, sniffed.mime, name, log);
-      const eventId: EventId = await this.deps.sender.send(roomId, "m.room.message", fileContent(mxc, name, size, sniffed, file.caption), key);
-      log.info({ size, mime: sniffed.mime, kind: sniffed.kind }, "agent's file sent");
+      // In an encrypted room the homeserver gets only ciphertext: no type, no name.
+      const encryption = (await this.deps.sender.isEncrypted(roomId)) ? newFileEncryption() : null;
+      const read = (): Readable => handle.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: UPLOAD_CHUNK_BYTES });
+      const mxc = encryption
+        ? await this.uploadWithRetry(() => through(read(), encryption.stream()), size, "application/octet-stream", "", log)
+        : await this.uploadWithRetry(read, size, sniffed.mime, name, log);
+      const content = fileContent(encryption ? encryption.file(mxc) : mxc, name, size, sniffed, file.caption);
+      const eventId: EventId = await this.deps.sender.send(roomId, "m.room.message", content, key);
+      log.info({ size, mime: sniffed.mime, kind: sniffed.kind, encrypted: encryption !== null }, "agent's file sent");
       this.deps.metrics?.fileRelayed("outbound", size);
       return { ok: true, eventId };
     } catch (err) {
@@ -215,12 +225,23 @@ export class MatrixMediaPort implements MediaPort {
   }
 }
 
-/** Matrix 1.10 content: `filename` always, `body` the caption when there is one. */
-export function fileContent(mxc: string, name: string, size: number, s: Sniffed, caption?: string): Record<string, unknown> {
+/**
+ * Matrix 1.10 content: `filename` always, `body` the caption when there is
+ * one; an encrypted upload is named by `file` instead of `url`.
+ */
+export function fileContent(media: string | EncryptedFile, name: string, size: number, s: Sniffed, caption?: string): Record<string, unknown> {
   const info: Record<string, unknown> = { mimetype: s.mime, size };
   if (s.width !== undefined && s.height !== undefined) Object.assign(info, { w: s.width, h: s.height });
   if (s.durationMs !== undefined) info["duration"] = s.durationMs;
-  return { msgtype: `m.${s.kind}`, body: caption?.trim() ? caption : name, filename: name, url: mxc, info };
+  const where = typeof media === "string" ? { url: media } : { file: media };
+  return { msgtype: `m.${s.kind}`, body: caption?.trim() ? caption : name, filename: name, ...where, info };
+}
+
+/** `source` through `transform`, a failure of either failing the result (unlike a bare pipe). */
+function through(source: Readable, transform: Transform): Transform {
+  source.once("error", (err) => transform.destroy(err));
+  transform.once("close", () => source.destroy());
+  return source.pipe(transform);
 }
 
 /** Wires the media port from the bot's configuration (app.ts). */

@@ -71,8 +71,15 @@ export function spaceRequest(bot: UserId, owner: UserId, name: string): Record<s
   };
 }
 
-/** createRoom body for one chat room, already linked to its Space. */
-export function chatRoomRequest(bot: UserId, spaceId: RoomId, name: string, binding: RoomBinding): Record<string, unknown> {
+/** The state event that makes a room end-to-end encrypted (Megolm, the defaults Element uses). */
+export const ENCRYPTION_STATE = { type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } } as const;
+
+/**
+ * createRoom body for one chat room, already linked to its Space; encrypted
+ * unless the operator turned that off. The Space itself holds no messages
+ * and stays unencrypted, as Element creates Spaces.
+ */
+export function chatRoomRequest(bot: UserId, spaceId: RoomId, name: string, binding: RoomBinding, encrypted = true): Record<string, unknown> {
   return {
     name,
     preset: "private_chat",
@@ -83,6 +90,7 @@ export function chatRoomRequest(bot: UserId, spaceId: RoomId, name: string, bind
       { type: BINDING_EVENT, state_key: "", content: toContent(binding) },
       { type: "m.space.parent", state_key: spaceId, content: { via: [serverOf(bot)], canonical: true } },
       { type: "m.room.history_visibility", state_key: "", content: { history_visibility: "shared" } },
+      ...(encrypted ? [ENCRYPTION_STATE] : []),
     ],
   };
 }

@@ -3,6 +3,7 @@ import { Method, type MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { asEventId, type EventId, type RoomId } from "../core/ids.js";
 import { policies, retrying } from "./retry.js";
+import type { RoomCrypto } from "./room-crypto.js";
 
 export interface SendObserver {
   /** A 429 was seen; `retryAfterMs` is what the homeserver asked for. */
@@ -31,15 +32,28 @@ export class MatrixSender {
     private readonly client: MatrixClient,
     private readonly logger: Logger,
     private readonly observer: SendObserver = {},
+    /** Encrypts for encrypted rooms; without it everything goes out as given. */
+    readonly crypto?: RoomCrypto,
   ) {}
 
   async send(roomId: RoomId, type: string, content: object, key: string, opts: SendOptions = {}): Promise<EventId> {
     if (type === "m.room.message") content = withIntentionalMentions(content as Record<string, unknown>);
-    const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnIdFor(key))}`;
-    const res = await this.withRetry(roomId, key, opts, () =>
-      this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, content as Record<string, unknown>),
-    );
+    const txnId = encodeURIComponent(txnIdFor(key));
+    // In an encrypted room each attempt encrypts anew: the transaction id
+    // stays the same, so the homeserver still keeps only the first that arrived.
+    const res = await this.withRetry(roomId, key, opts, async () => {
+      const wire = this.crypto
+        ? await this.crypto.wireEvent(roomId, type, content, this.client.getSafeUserId())
+        : { type, content: content as Record<string, unknown> };
+      const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(wire.type)}/${txnId}`;
+      return this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, wire.content);
+    });
     return asEventId(res.event_id);
+  }
+
+  /** Whether files for this room must be encrypted before upload. */
+  async isEncrypted(roomId: RoomId): Promise<boolean> {
+    return (await this.crypto?.isEncrypted(roomId)) ?? false;
   }
 
   /** Redacts `eventId` over PUT /redact/{eventId}/{txnId}; the key makes a retry idempotent. */

@@ -1,4 +1,5 @@
 import { createClient, MatrixError, type MatrixClient } from "matrix-js-sdk";
+import type { CryptoCallbacks } from "matrix-js-sdk/lib/crypto-api/index.js";
 import type { Logger } from "pino";
 import { HomeserverUnreachableError, policies, RateLimitedError, retrying, type RetryPolicy } from "./retry.js";
 import { sdkLogger } from "./sdk-logger.js";
@@ -132,8 +133,10 @@ export function buildClient(
   session: { accessToken: string; deviceId: string },
   store: PersistentSyncStore,
   logger: Logger,
+  cryptoCallbacks?: CryptoCallbacks,
 ): MatrixClient {
   return createClient({
+    ...(cryptoCallbacks && { cryptoCallbacks }),
     baseUrl: creds.homeserverUrl,
     userId: creds.userId,
     accessToken: session.accessToken,

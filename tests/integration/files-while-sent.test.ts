@@ -72,6 +72,7 @@ describe("a file that changes while it is sent", () => {
           sent.push(content);
           return asEventId(`$f${sent.length}`);
         },
+        isEncrypted: async () => false,
       } as unknown as MatrixSender,
       logger: silent,
       workspaceOf: () => workspace,

@@ -8,6 +8,7 @@ import {
   ClientEvent,
   createClient,
   KnownMembership,
+  MatrixEventEvent,
   MemoryStore,
   RoomEvent,
   SyncState,
@@ -73,6 +74,11 @@ if (!process.env["SURFACES_SDK_LOG"]) {
   }
 }
 
+/** The content as sent: decrypted for an encrypted event, never with edits folded in. */
+function clear(ev: MatrixEvent): Record<string, unknown> {
+  return ev.getClearContent() ?? ev.getWireContent();
+}
+
 function isEdit(ev: MatrixEvent): boolean {
   return ev.getWireContent()["m.relates_to"]?.rel_type === "m.replace";
 }
@@ -86,6 +92,7 @@ function waitUntil<T>(client: MatrixClient, what: string, timeoutMs: number, che
       client.off(RoomEvent.Timeline, poke);
       client.off(RoomEvent.MyMembership, poke);
       client.off(ClientEvent.Room, poke);
+      client.off(MatrixEventEvent.Decrypted, poke);
       fn();
     };
     const poke = () => {
@@ -103,6 +110,8 @@ function waitUntil<T>(client: MatrixClient, what: string, timeoutMs: number, che
     client.on(RoomEvent.Timeline, poke);
     client.on(RoomEvent.MyMembership, poke);
     client.on(ClientEvent.Room, poke);
+    // An encrypted event shows in the timeline before it is decrypted.
+    client.on(MatrixEventEvent.Decrypted, poke);
     poke();
   });
 }
@@ -127,7 +136,12 @@ function waitForPrepared(client: MatrixClient, timeoutMs: number): Promise<void>
 export async function startUserClient(
   baseUrl: string,
   creds: UserCredentials,
-  opts: { initialSyncLimit?: number; timeoutMs?: number } = {},
+  opts: {
+    initialSyncLimit?: number;
+    timeoutMs?: number;
+    /** End-to-end encryption with an in-memory Rust crypto store (an E2EE user, as in Element). */
+    crypto?: boolean;
+  } = {},
 ): Promise<UserClient> {
   const client = createClient({
     baseUrl,
@@ -137,6 +151,7 @@ export async function startUserClient(
     store: new MemoryStore(),
     logger: quietLogger,
   });
+  if (opts.crypto) await client.initRustCrypto({ useIndexedDB: false });
   const prepared = waitForPrepared(client, opts.timeoutMs ?? 30_000);
   await client.startClient({ initialSyncLimit: opts.initialSyncLimit ?? 20, disablePresence: true, lazyLoadMembers: true });
   try {
@@ -152,12 +167,12 @@ export async function startUserClient(
   const latestText = (roomId: string, eventId: string): string | undefined => {
     const events = timeline(roomId);
     const original = events.find((ev) => ev.getId() === eventId);
-    let text = original?.getWireContent()["body"] as string | undefined;
+    let text = (original && clear(original)["body"]) as string | undefined;
     for (const ev of events) {
       const rel = ev.getWireContent()["m.relates_to"];
       if (rel?.rel_type !== "m.replace" || rel.event_id !== eventId) continue;
       if (original && ev.getSender() !== original.getSender()) continue;
-      const body: unknown = (ev.getWireContent()["m.new_content"] as { body?: unknown } | undefined)?.body;
+      const body: unknown = (clear(ev)["m.new_content"] as { body?: unknown } | undefined)?.body;
       if (typeof body === "string") text = body;
     }
     return text;

@@ -45,6 +45,8 @@ describe("loadConfig", () => {
       fileMode: 0o644,
       minFreeBytes: 512 * 1024 * 1024,
       userQuotaBytes: 2 * 1024 * 1024 * 1024,
+      encryptRooms: true,
+      decryptGraceMs: 10_000,
     });
   });
 
@@ -74,6 +76,9 @@ describe("loadConfig", () => {
       SURFACES_FILE_UID: "0",
       SURFACES_FILE_GID: "1000",
       SURFACES_FILE_MODE: "0600",
+      SURFACES_ENCRYPT_ROOMS: "false",
+      SURFACES_DECRYPT_GRACE_MS: "0",
+      SURFACES_RECOVERY_KEY: "EsT0 abcd",
     });
     expect(cfg).toMatchObject({
       homeserverUrl: "http://127.0.0.1:8008",
@@ -100,6 +105,9 @@ describe("loadConfig", () => {
       fileUid: 0,
       fileGid: 1000,
       fileMode: 0o600,
+      encryptRooms: false,
+      decryptGraceMs: 0,
+      recoveryKey: "EsT0 abcd",
     });
     expect(cfg.accessToken).toBeUndefined();
   });
@@ -138,6 +146,7 @@ describe("loadConfig", () => {
       SURFACES_FILE_UID: "-1",
       SURFACES_FILE_GID: "x",
       SURFACES_FILE_MODE: "0999",
+      SURFACES_ENCRYPT_ROOMS: "yes",
     });
     const named = err.problems.map((p) => p.key);
     expect(named).toEqual([
@@ -153,13 +162,15 @@ describe("loadConfig", () => {
       "fileUid",
       "fileGid",
       "fileMode",
+      "encryptRooms",
       "accessToken/password",
     ]);
     const lines = err.message.split("\n");
-    expect(lines[0]).toBe("Invalid configuration (13 problems):");
-    expect(lines).toHaveLength(14);
+    expect(lines[0]).toBe("Invalid configuration (14 problems):");
+    expect(lines).toHaveLength(15);
     expect(err.message).toContain("  - turnIdleTimeoutMs (SURFACES_TURN_IDLE_TIMEOUT_MS): must be a positive whole number");
     expect(err.message).toContain("  - fileMode (SURFACES_FILE_MODE): must be an octal file mode such as 0644");
+    expect(err.message).toContain('  - encryptRooms (SURFACES_ENCRYPT_ROOMS): must be "true" or "false"');
     expect(err.message).toContain("both are set");
   });
 

@@ -1,0 +1,91 @@
+/**
+ * Durable storage for the Rust crypto (matrix-sdk-crypto-wasm). The wasm
+ * build keeps its state in IndexedDB, which Node lacks; indexeddbshim
+ * provides IndexedDB over SQLite (better-sqlite3), one SQLite transaction
+ * per IndexedDB transaction, committed before its `complete` event. So an
+ * account change (new one-time keys, a room key) is on disk before the
+ * crypto hands out the request that uploads it — see docs/design-notes.md.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import setGlobalVars from "indexeddbshim";
+import type { MatrixClient } from "matrix-js-sdk";
+import type { Logger } from "pino";
+
+/** The kv key naming this data directory's crypto databases. */
+export const CRYPTO_PREFIX_KEY = "matrix.crypto_store_prefix";
+
+let installedDir: string | null = null;
+
+/**
+ * Puts a SQLite-backed `indexedDB` on globalThis, its files in `dir`. The
+ * shim keeps one catalogue database per process, so the first directory
+ * wins; a second one (only tests start two bots in one process) is logged,
+ * and the per-data-directory database names keep the stores apart.
+ */
+export function installIndexedDb(dir: string, logger: Logger): void {
+  if (installedDir === dir) return;
+  if (installedDir !== null) {
+    logger.warn({ crypto_dir: installedDir, wanted: dir }, "IndexedDB already lives in another directory in this process; crypto databases go there");
+    return;
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  setGlobalVars(globalThis as never, {
+    checkOrigin: false,
+    databaseBasePath: dir,
+    deleteDatabaseFiles: false,
+  });
+  installedDir = dir;
+}
+
+export interface CryptoStoreDeps {
+  /** The bot's data directory (SURFACES_DATA_DIR). */
+  dataDir: string;
+  kv: { get(key: string): string | undefined; set(key: string, value: string): void };
+  logger: Logger;
+}
+
+/**
+ * Starts the client's Rust crypto on the durable store. The database names
+ * carry a random prefix kept in the bot's own database: a restart on the
+ * same data directory opens the same device keys, a new data directory
+ * starts a new store (never a stale one left in the same process).
+ */
+export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): Promise<void> {
+  const dir = `${deps.dataDir}/crypto`;
+  let prefix = deps.kv.get(CRYPTO_PREFIX_KEY);
+  if (prefix && !existsSync(dir)) {
+    // The homeserver still has this device's old keys; new ones will not be accepted for it.
+    deps.logger.error({ crypto_dir: dir }, "the crypto store of this data directory is missing; restore it from the same backup as surfaces.db");
+  }
+  installIndexedDb(dir, deps.logger);
+  if (!prefix) {
+    prefix = `surfaces-${randomBytes(6).toString("hex")}`;
+    deps.kv.set(CRYPTO_PREFIX_KEY, prefix);
+  }
+  await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: prefix });
+  const keys = await client.getCrypto()?.getOwnDeviceKeys();
+  deps.logger.info({ device_id: client.getDeviceId(), ed25519: keys?.ed25519 }, "end-to-end encryption ready");
+}
+
+/**
+ * Stops syncing but leaves the crypto running; returns what stops it. At
+ * shutdown the turns still running finish their answers, and in encrypted
+ * rooms those sends need the crypto (matrix-js-sdk's stopClient() would
+ * close it at once, and a later use fails inside the wasm).
+ */
+export function stopSyncKeepCrypto(client: MatrixClient): () => void {
+  const crypto = client.getCrypto() as unknown as { stop(): void } | undefined;
+  if (!crypto) {
+    client.stopClient();
+    return () => undefined;
+  }
+  const stopCrypto = crypto.stop.bind(crypto);
+  crypto.stop = () => undefined;
+  try {
+    client.stopClient();
+  } finally {
+    crypto.stop = stopCrypto;
+  }
+  return stopCrypto;
+}

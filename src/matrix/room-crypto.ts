@@ -1,0 +1,114 @@
+/**
+ * Which rooms are end-to-end encrypted, and encryption of the events the
+ * bot sends there. The sender keeps its own PUT with derived transaction ids
+ * (sender.ts); this only turns content into `m.room.encrypted` first.
+ */
+import { Method, MatrixEvent, type MatrixClient, type Room } from "matrix-js-sdk";
+import type { Logger } from "pino";
+
+/** What the crypto backend offers beyond the public CryptoApi (matrix-js-sdk's CryptoBackend). */
+interface EventEncrypter {
+  encryptEvent(event: MatrixEvent, room: Room): Promise<void>;
+  isEncryptionEnabledInRoom(roomId: string): Promise<boolean>;
+}
+
+/** Events that stay in the clear in encrypted rooms, as matrix-js-sdk and Element send them. */
+const CLEAR_TYPES = new Set(["m.reaction", "m.room.redaction"]);
+
+const ROOM_WAIT_MS = 30_000;
+
+export class RoomCrypto {
+  /** Rooms known to be encrypted (encryption cannot be switched off again). */
+  private readonly encrypted = new Set<string>();
+  /** Rooms the homeserver was asked about once (local state may lag right after a join). */
+  private readonly askedServer = new Set<string>();
+  /** Calls into the crypto still running: close() waits for them before the wasm machine is freed. */
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(
+    private readonly client: MatrixClient,
+    private readonly logger: Logger,
+  ) {}
+
+  private get backend(): EventEncrypter | undefined {
+    return this.client.getCrypto() as unknown as EventEncrypter | undefined;
+  }
+
+  /**
+   * True when the room has `m.room.encryption`. A room the sync has not
+   * shown yet (one the bot has just created) is asked of the homeserver, so
+   * a first message never goes out in the clear.
+   */
+  isEncrypted(roomId: string): Promise<boolean> {
+    return this.track(async () => {
+      if (this.encrypted.has(roomId)) return true;
+      const room = this.client.getRoom(roomId);
+      // Local state first; a "no" is checked with the homeserver once per
+      // room, because the SDK shows a just-joined room before its state.
+      let yes = room?.hasEncryptionStateEvent() === true || ((await this.backend?.isEncryptionEnabledInRoom(roomId)) ?? false);
+      if (!yes && !this.askedServer.has(roomId)) {
+        yes = await this.serverSaysEncrypted(roomId);
+        this.askedServer.add(roomId);
+      }
+      if (yes) this.encrypted.add(roomId);
+      return yes;
+    });
+  }
+
+  /** The type and content to put on the wire: encrypted in an encrypted room. */
+  wireEvent(roomId: string, type: string, content: object, sender: string): Promise<{ type: string; content: Record<string, unknown> }> {
+    return this.track(async () => {
+      const plain = { type, content: content as Record<string, unknown> };
+      if (CLEAR_TYPES.has(type) || !(await this.isEncrypted(roomId))) return plain;
+      const backend = this.backend;
+      if (!backend) throw new Error(`room ${roomId} is encrypted but end-to-end encryption is not running`);
+      const room = await this.joinedEncryptedRoom(roomId, backend);
+      const event = new MatrixEvent({ type, content: plain.content, room_id: roomId, sender });
+      await backend.encryptEvent(event, room);
+      return { type: event.getWireType(), content: event.getWireContent() };
+    });
+  }
+
+  /** Refuses new work and waits for the running calls, so the crypto can be freed safely. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error("end-to-end encryption is stopping"));
+    const p = work();
+    this.inflight.add(p);
+    void p.then(
+      () => this.inflight.delete(p),
+      () => this.inflight.delete(p),
+    );
+    return p;
+  }
+
+  private async serverSaysEncrypted(roomId: string): Promise<boolean> {
+    try {
+      await this.client.http.authedRequest(Method.Get, `/rooms/${encodeURIComponent(roomId)}/state/m.room.encryption/`);
+      return true;
+    } catch (err) {
+      if ((err as { httpStatus?: number }).httpStatus === 404) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * The crypto can only encrypt for a room the sync has delivered with its
+   * encryption state; right after the bot creates a room that takes a sync.
+   */
+  private async joinedEncryptedRoom(roomId: string, backend: EventEncrypter): Promise<Room> {
+    const deadline = Date.now() + ROOM_WAIT_MS;
+    for (;;) {
+      const room = this.client.getRoom(roomId);
+      if (room && room.getMyMembership() === "join" && (await backend.isEncryptionEnabledInRoom(roomId))) return room;
+      if (Date.now() > deadline) throw new Error(`room ${roomId} did not show up encrypted in the sync within ${ROOM_WAIT_MS} ms`);
+      this.logger.debug({ room_id: roomId }, "waiting for the sync to show the encrypted room");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

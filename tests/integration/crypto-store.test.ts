@@ -1,0 +1,45 @@
+/**
+ * The crypto store is durable in the data directory: a bot process killed
+ * with SIGKILL comes back with the same device keys; a new data directory
+ * gets a new store. Real processes, real SQLite files.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Runs the child until it prints its keys, then SIGKILLs it. */
+function keysOf(dataDir: string): Promise<{ ed25519: string; curve25519: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "tests/support/crypto-child.ts", dataDir], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = /^KEYS (.*)$/m.exec(out);
+      if (!line) return;
+      child.kill("SIGKILL");
+      resolve(JSON.parse(line[1]!) as { ed25519: string; curve25519: string });
+    });
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("exit", (code, signal) => {
+      if (signal !== "SIGKILL") reject(new Error(`crypto child exited (${code}): ${err}`));
+    });
+  });
+}
+
+describe("crypto store", () => {
+  it("keeps the device keys across a SIGKILL, in the data directory, and starts anew for a new one", { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "surfaces-crypto-"));
+    const first = await keysOf(dir);
+    expect(first.ed25519).toMatch(/^[A-Za-z0-9+/]{43}$/);
+    expect(readdirSync(path.join(dir, "crypto")).some((f) => f.includes("matrix-sdk-crypto"))).toBe(true);
+    expect(await keysOf(dir)).toEqual(first);
+    const other = mkdtempSync(path.join(tmpdir(), "surfaces-crypto-"));
+    expect((await keysOf(other)).ed25519).not.toBe(first.ed25519);
+  });
+});
