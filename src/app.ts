@@ -154,7 +154,8 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   const record = (ev: IncomingEvent): boolean =>
     store.inbox.record({ eventId: ev.eventId, roomId: ev.roomId, sender: ev.sender, content: ev, originTs: Date.now() });
   const decryption = attachIntake(client, matrix.hadSavedSync, logger, {
-    onEvent: (ev) => void (record(ev) && ready && dispatcher.enqueue(ev)),
+    // While stopping, new events are recorded and left pending for the next start.
+    onEvent: (ev) => void (record(ev) && ready && !stopped && dispatcher.enqueue(ev)),
     onHistorical: (ev) => void (record(ev) && store.inbox.setStatus(ev.eventId, "ignored")),
     known: (eventId) => store.inbox.has(eventId as EventId),
   }, { decryptGraceMs: config.decryptGraceMs });
@@ -201,6 +202,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       const stopCrypto = matrix.stopSyncing();
       const decrypting = decryption.stop();
       dispatcher.turns.close(); // messages waiting for a down agent give up (with a notice)
+      dispatcher.loop.close(); // messages waiting for a running turn stay pending
       await Promise.race([dispatcher.loop.drain(), new Promise((r) => setTimeout(r, 10_000))]);
       // The wasm crypto must not be freed under a call still running in it.
       await Promise.race([Promise.all([decrypting, matrix.roomCrypto.close(), identity]), new Promise((r) => setTimeout(r, 10_000))]);

@@ -101,13 +101,7 @@ export class Dispatcher {
   private async handle(event: IncomingEvent): Promise<void> {
     const log = this.deps.logger.child({ room_id: event.roomId, event_id: event.eventId, sender: event.sender });
     const room = this.deps.store.rooms.get(event.roomId);
-    const senderAllowed = this.deps.agentsFor(event.sender).length > 0;
-    const action = decide(event, {
-      botUserId: this.deps.botUserId,
-      senderAllowed,
-      room: contextOf(room),
-      strangerMayBeTold: event.kind === "invite" && !senderAllowed && this.mayTellStranger(event.sender),
-    });
+    const action = this.route(event, room);
     log.debug({ action: action.type }, "routed");
     let deferred = false;
     try {
@@ -118,6 +112,16 @@ export class Dispatcher {
       // A message handed to a turn is finished by the turn (the crash-safety ledger).
       if (!deferred) this.deps.store.inbox.setStatus(event.eventId, action.type === "ignore" ? "ignored" : "done");
     }
+  }
+
+  private route(event: IncomingEvent, room: RoomRecord | undefined): Action {
+    const senderAllowed = this.deps.agentsFor(event.sender).length > 0;
+    return decide(event, {
+      botUserId: this.deps.botUserId,
+      senderAllowed,
+      room: contextOf(room),
+      strangerMayBeTold: event.kind === "invite" && !senderAllowed && this.mayTellStranger(event.sender),
+    });
   }
 
   /** The error boundary: logged once, and a message's sender told once. */
@@ -277,7 +281,7 @@ export class Dispatcher {
    * user's lobby (the room they invited the bot to) is never a chat room, and
    * the chat port trusts only a binding the bot wrote in a room it created.
    */
-  private async recover(event: IncomingEvent, log: Logger): Promise<void> {
+  private async recover(event: IncomingEvent, log: Logger): Promise<void | typeof DEFERRED> {
     const user = this.deps.store.users.get(event.sender);
     const binding = user?.lobbyRoomId === event.roomId ? null : await this.deps.chat.readBinding(event.roomId);
     if (binding && binding.owner === event.sender) {
@@ -292,7 +296,12 @@ export class Dispatcher {
         index: binding.index,
         archived: binding.archived,
       });
-      return this.handle(event);
+      // Routed again and performed here, so a message handed to a turn stays
+      // the turn's to settle in the ledger (DEFERRED reaches handle()).
+      const room = this.deps.store.rooms.get(event.roomId);
+      const action = this.route(event, room);
+      if (action.type === "recover-room") return;
+      return this.perform(action, event, room, log);
     }
     const text = user?.spaceId ? strings.lobbyPointer(spaceNameFor(event.sender)) : strings.roomUnknown;
     await this.deps.chat.sendNotice(event.roomId, text, `unknown.${event.eventId}`);
@@ -316,6 +325,13 @@ export class Dispatcher {
       return;
     }
     await this.loop.inRoom(room.roomId, async () => {
+      // Checked again in the room's order: a `!clear` or `!archive` approved
+      // just before must not receive the old conversation's notify.
+      const now = this.deps.store.rooms.get(room.roomId);
+      if (!now || now.chatId !== chatId || now.archived) {
+        log.warn({ room_id: room.roomId }, "notify for a chat the room no longer holds; dropped");
+        return;
+      }
       try {
         await this.deps.chat.sendText(room.roomId, text, key);
       } catch (err) {

@@ -20,6 +20,16 @@ export class RoomLoop {
   private readonly queue = new KeyedQueue();
   private readonly busy = new Map<RoomId, BusyRoom>();
   private readonly running = new Set<Promise<void>>();
+  private closing = false;
+
+  /**
+   * Shutdown: a turn that ends from now on hands no waiting message to a new
+   * turn — those stay pending in the ledger and are replayed at the next
+   * start, instead of being forwarded and cut off.
+   */
+  close(): void {
+    this.closing = true;
+  }
 
   /** Runs `task` after everything queued before it under `key` (a room, or a user's invites). */
   run(key: string, task: () => Promise<void>): Promise<void> {
@@ -62,6 +72,7 @@ export class RoomLoop {
         this.queue.run(roomKey(roomId), async () => {
           const waiting = this.busy.get(roomId)?.waiting ?? [];
           this.busy.delete(roomId);
+          if (this.closing) return;
           for (let event = waiting.shift(); event; event = waiting.shift()) {
             await next(event);
             // A message that started a turn makes the room busy again: the rest wait for that one.

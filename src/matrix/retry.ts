@@ -53,8 +53,10 @@ const transient = (err: unknown): boolean => {
     const status = err.httpStatus ?? 0;
     return status >= 500 || status === 0;
   }
-  // fetch's network failures surface as TypeError.
-  return err instanceof ConnectionError || err instanceof TypeError || err instanceof HomeserverUnreachableError;
+  // fetch's network failures surface as a TypeError("fetch failed") with a
+  // cause; any other TypeError is a bug and must not be retried for minutes.
+  const fetchFailed = err instanceof TypeError && (err.message === "fetch failed" || err.cause !== undefined);
+  return err instanceof ConnectionError || fetchFailed || err instanceof HomeserverUnreachableError;
 };
 
 export const policies = {

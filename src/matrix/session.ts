@@ -36,7 +36,13 @@ export async function resolveSession(
   if (creds.accessToken) {
     // Checking the token also proves the homeserver is reachable before syncing.
     const whoami = await whoAmIDevice(creds, creds.accessToken);
-    const deviceId = creds.deviceId ?? persisted.get(DEVICE_KEY) ?? whoami;
+    // The token's own device wins: a device id saved from an earlier login
+    // (or configured) that differs would scope transaction ids and keys to
+    // the wrong device.
+    if (whoami && creds.deviceId && creds.deviceId !== whoami) {
+      logger.warn({ configured: creds.deviceId, device_id: whoami }, "SURFACES_DEVICE_ID is not the access token's device; using the token's");
+    }
+    const deviceId = whoami ?? creds.deviceId ?? persisted.get(DEVICE_KEY) ?? "SURFACES";
     persisted.set(DEVICE_KEY, deviceId);
     return { accessToken: creds.accessToken, deviceId };
   }
@@ -81,7 +87,8 @@ export class LoginRejectedError extends Error {
   override name = "LoginRejectedError";
 }
 
-async function whoAmIDevice(creds: Credentials, token: string): Promise<string> {
+/** The token's device id (absent for some appservice tokens). */
+async function whoAmIDevice(creds: Credentials, token: string): Promise<string | undefined> {
   let res: Response;
   try {
     res = await fetch(new URL("/_matrix/client/v3/account/whoami", creds.homeserverUrl), {
@@ -95,7 +102,7 @@ async function whoAmIDevice(creds: Credentials, token: string): Promise<string> 
   if (!res.ok) throw new LoginRejectedError(`the homeserver rejected the access token of ${creds.userId} (HTTP ${res.status})`);
   const body = (await res.json()) as { user_id: string; device_id?: string };
   if (body.user_id !== creds.userId) throw new LoginRejectedError(`the access token belongs to ${body.user_id}, not ${creds.userId}`);
-  return body.device_id ?? "SURFACES";
+  return body.device_id;
 }
 
 /**

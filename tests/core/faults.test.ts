@@ -214,6 +214,20 @@ describe("send failures from the chat port", () => {
 });
 
 describe("a room the store does not know: recovery from its room state", () => {
+  it("a recovered room's message stays pending in the ledger while its files download (not marked done early)", async () => {
+    const alice = await start();
+    const room = asRoomId("!recovered-files:hs");
+    core.chat.bindings.set(room, { owner: ALICE, kind: "chat", agentId: HELPER, chatId: alice.chatId, index: 8, archived: false });
+    core.media.hold = true;
+    const id = await core.say(room, "with a file", ALICE, { files: [{ source: "mxc://hs/f", name: "f.txt" }] });
+    expect(core.media.held).toHaveLength(1);
+    expect(core.store.inbox.get(id)?.status).toBe("pending");
+    core.media.held[0]?.finish();
+    await core.idle();
+    expect(core.agent.turns.map((t) => t.request.text)).toEqual(["with a file"]);
+    expect(core.store.inbox.get(id)?.status).toBe("done");
+  });
+
   it("a bound room of the sender is recovered and the message forwarded", async () => {
     const alice = await start();
     // A room the database does not hold (lost, or missed while the bot was

@@ -182,4 +182,18 @@ describe("one ordered loop per room", () => {
     expect(chat.redactions[0]).toMatchObject({ roomId: ROOM, eventId: "$hourglass" });
     expect(store.waitMarks.take(waited.eventId)).toBeUndefined();
   });
+
+  it("at shutdown a turn that ends starts no waiting message: it stays pending for the next start", async () => {
+    const { dispatcher, agent, store } = setup({ autoEnd: false });
+    await dispatcher.enqueue(message("first"));
+    await until("the first turn", () => agent.turns.length === 1);
+    const waiting = message("second");
+    store.inbox.record({ eventId: waiting.eventId, roomId: waiting.roomId, sender: waiting.sender, content: waiting, originTs: 1 });
+    await dispatcher.enqueue(waiting);
+    dispatcher.loop.close();
+    agent.turns[0]!.sink({ type: "end" });
+    await dispatcher.loop.drain();
+    expect(agent.turns).toHaveLength(1);
+    expect(store.inbox.pending().map((r) => r.eventId)).toEqual([waiting.eventId]);
+  });
 });
