@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig, loadDotenv } from "../config/env.js";
 import { createLogger } from "../logger.js";
-import { resolveSession } from "../matrix/session.js";
+import { resolveSession, SESSION_KEYS } from "../matrix/session.js";
 import { openStore } from "../store/index.js";
 
 type Mode = "local-only" | "server-leave-forget";
@@ -56,11 +56,11 @@ export async function runReset(argv: string[], env: NodeJS.ProcessEnv = process.
     if (!dryRun) {
       const store = openStore(dbPath);
       // Keep the login: the device id keeps transaction ids meaningful.
-      const device = store.kv.get("matrix.device_id");
-      const token = store.kv.get("matrix.access_token");
+      const device = store.kv.get(SESSION_KEYS.deviceId);
+      const token = store.kv.get(SESSION_KEYS.accessToken);
       store.resetLocalState();
-      if (device) store.kv.set("matrix.device_id", device);
-      if (token) store.kv.set("matrix.access_token", token);
+      if (device) store.kv.set(SESSION_KEYS.deviceId, device);
+      if (token) store.kv.set(SESSION_KEYS.accessToken, token);
       store.close();
     }
   } else {

@@ -11,7 +11,7 @@ import { initCrypto, stopSyncKeepCrypto } from "./crypto-store.js";
 import { recoveryCallbacks } from "./recovery.js";
 import { RoomCrypto } from "./room-crypto.js";
 import { MatrixSender, type SendObserver } from "./sender.js";
-import { buildClient, resolveSession, untilReachable, type SessionPersistence } from "./session.js";
+import { buildClient, resolveSession, SESSION_KEYS, untilReachable, type SessionPersistence } from "./session.js";
 import { PersistentSyncStore } from "./sync-store.js";
 import { routeSdkModuleLogs } from "./sdk-logger.js";
 
@@ -22,8 +22,6 @@ import { routeSdkModuleLogs } from "./sdk-logger.js";
  * and keeps the common case to one request.
  */
 export const SYNC_TIMELINE_LIMIT = 250;
-
-const SYNC_ACCUMULATOR_KEY = "matrix.sync_accumulator";
 
 export interface MatrixSessionOptions {
   homeserverUrl: string;
@@ -71,8 +69,8 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
   const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, ...pick(o) };
   const session = await untilReachable(() => resolveSession(creds, o.persistence, logger), logger);
   const syncStore = new PersistentSyncStore({
-    load: () => o.persistence.get(SYNC_ACCUMULATOR_KEY),
-    save: (json) => o.persistence.set(SYNC_ACCUMULATOR_KEY, json),
+    load: () => o.persistence.get(SESSION_KEYS.syncAccumulator),
+    save: (json) => o.persistence.set(SESSION_KEYS.syncAccumulator, json),
   });
   routeSdkModuleLogs(logger);
   const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client));

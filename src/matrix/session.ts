@@ -19,8 +19,17 @@ export interface SessionPersistence {
   set(key: string, value: string): void;
 }
 
-const TOKEN_KEY = "matrix.access_token";
-const DEVICE_KEY = "matrix.device_id";
+/** The session's keys in its persistence (the store's kv table); reset keeps the first two. */
+export const SESSION_KEYS = {
+  /** Access token from a password login (a secret: never log it). */
+  accessToken: "matrix.access_token",
+  /** Device id from the first password login. */
+  deviceId: "matrix.device_id",
+  /** The matrix-js-sdk sync accumulator (JSON). */
+  syncAccumulator: "matrix.sync_accumulator",
+} as const;
+const TOKEN_KEY = SESSION_KEYS.accessToken;
+const DEVICE_KEY = SESSION_KEYS.deviceId;
 
 /**
  * Resolves an access token and device id. A password login happens once; its
