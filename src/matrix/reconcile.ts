@@ -1,13 +1,7 @@
 import type { MatrixClient, Room } from "matrix-js-sdk";
-import type { RoomBinding } from "../core/chat-port.js";
-import { asRoomId, type RoomId } from "../core/ids.js";
+import { asRoomId } from "../core/ids.js";
+import type { BoundRoom } from "../core/recovery.js";
 import { trustedBinding, type StateLookup } from "./binding.js";
-
-export interface DiscoveredRoom {
-  roomId: RoomId;
-  name: string | null;
-  binding: RoomBinding;
-}
 
 /** State lookups over the SDK's synced room state (whole events, with their senders). */
 export const syncedState =
@@ -22,9 +16,9 @@ export const syncedState =
  * synced room state — the durable truth the SQLite cache is rebuilt from.
  * Only rooms the bot created, with a binding the bot sent, count.
  */
-export function discoverBindings(client: MatrixClient): DiscoveredRoom[] {
+export function discoverBindings(client: MatrixClient): BoundRoom[] {
   const bot = client.getSafeUserId();
-  const found: DiscoveredRoom[] = [];
+  const found: BoundRoom[] = [];
   for (const room of client.getRooms()) {
     if (room.getMyMembership() !== "join") continue;
     const verdict = trustedBinding(syncedState(room), bot);
