@@ -315,27 +315,22 @@ export class Dispatcher {
    */
   async notify(agentId: AgentId, chatId: ChatId, text: string, key: string): Promise<void> {
     const log = this.deps.logger.child({ agent_id: agentId, chat_id: chatId });
-    const room = this.deps.store.rooms.byChatId(chatId);
-    if (!room || room.agentId !== agentId || room.archived || room.kind !== "chat") {
-      log.warn("notify for a chat no room of this agent holds; dropped");
-      return;
-    }
-    if (!this.deps.agentsFor(room.owner).includes(agentId)) {
-      log.warn({ room_id: room.roomId, owner: room.owner }, "notify for a room whose owner may no longer use the agent; dropped");
-      return;
-    }
-    await this.loop.inRoom(room.roomId, async () => {
-      // Checked again in the room's order: a `!clear` or `!archive` approved
-      // just before must not receive the old conversation's notify.
-      const now = this.deps.store.rooms.get(room.roomId);
-      if (!now || now.chatId !== chatId || now.archived) {
-        log.warn({ room_id: room.roomId }, "notify for a chat the room no longer holds; dropped");
-        return;
+    const roomId = this.deps.store.rooms.byChatId(chatId)?.roomId;
+    if (!roomId) return void log.warn("notify for a chat no room holds; dropped");
+    // Checked in the room's order: a `!clear` or `!archive` approved just
+    // before must not receive the old conversation's notify.
+    await this.loop.inRoom(roomId, async () => {
+      const room = this.deps.store.rooms.get(roomId);
+      if (!room || room.chatId !== chatId || room.agentId !== agentId || room.archived || room.kind !== "chat") {
+        return void log.warn({ room_id: roomId }, "notify for a chat no live room of this agent holds; dropped");
+      }
+      if (!this.deps.agentsFor(room.owner).includes(agentId)) {
+        return void log.warn({ room_id: roomId, owner: room.owner }, "notify for a room whose owner may no longer use the agent; dropped");
       }
       try {
-        await this.deps.chat.sendText(room.roomId, text, key);
+        await this.deps.chat.sendText(roomId, text, key);
       } catch (err) {
-        log.error({ err, room_id: room.roomId }, "could not deliver notify");
+        log.error({ err, room_id: roomId }, "could not deliver notify");
       }
     });
   }
