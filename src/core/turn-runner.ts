@@ -37,6 +37,16 @@ export interface ActiveTurn {
   typingCleared?: boolean;
 }
 
+/** The notice for each of the port's limit codes, given the limit that was passed. */
+const LIMIT_NOTICES: Readonly<Record<string, (limit: number) => string>> = {
+  [LIMIT_CODES.answerBytes]: strings.limitAnswerBytes,
+  [LIMIT_CODES.files]: strings.limitFiles,
+  [LIMIT_CODES.confirms]: strings.limitConfirms,
+  [LIMIT_CODES.turnLength]: strings.limitTurnLength,
+  [LIMIT_CODES.frameRate]: strings.limitFrameRate,
+  [LIMIT_CODES.cancelIgnored]: strings.cancelIgnored,
+};
+
 /** A turn still running this long after it was forwarded shows its message read at once. */
 export const READ_RECEIPT_DELAY_MS = 300;
 
@@ -285,22 +295,8 @@ export class TurnRunner {
         return strings.agentConnectionLost;
     }
     // The port's own limits carry the limit; an agent's error with a look-alike code does not.
-    if (limit !== undefined) {
-      switch (result.code) {
-        case LIMIT_CODES.answerBytes:
-          return strings.limitAnswerBytes(limit);
-        case LIMIT_CODES.files:
-          return strings.limitFiles(limit);
-        case LIMIT_CODES.confirms:
-          return strings.limitConfirms(limit);
-        case LIMIT_CODES.turnLength:
-          return strings.limitTurnLength(limit);
-        case LIMIT_CODES.frameRate:
-          return strings.limitFrameRate(limit);
-        case LIMIT_CODES.cancelIgnored:
-          return strings.cancelIgnored(limit);
-      }
-    }
+    const limitNotice = LIMIT_NOTICES[result.code];
+    if (limitNotice && limit !== undefined) return limitNotice(limit);
     return strings.agentError(result.message);
   }
 }
