@@ -66,7 +66,7 @@ export interface MatrixSession {
 
 export async function openMatrixSession(o: MatrixSessionOptions): Promise<MatrixSession> {
   const { logger } = o;
-  const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, ...pick(o) };
+  const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, accessToken: o.accessToken, password: o.password, deviceId: o.deviceId };
   const session = await untilReachable(() => resolveSession(creds, o.persistence, logger), logger);
   const syncStore = new PersistentSyncStore({
     load: () => o.persistence.get(SESSION_KEYS.syncAccumulator),
@@ -143,12 +143,4 @@ function syncFilter(userId: string, timelineLimit: number): Filter {
     presence: { not_types: ["*"] },
   });
   return filter;
-}
-
-function pick(o: MatrixSessionOptions): { accessToken?: string; password?: string; deviceId?: string } {
-  return {
-    ...(o.accessToken !== undefined ? { accessToken: o.accessToken } : {}),
-    ...(o.password !== undefined ? { password: o.password } : {}),
-    ...(o.deviceId !== undefined ? { deviceId: o.deviceId } : {}),
-  };
 }
