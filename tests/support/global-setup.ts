@@ -17,7 +17,11 @@ import { startReferenceAgent } from "../../src/reference-agent/server.js";
 import type { SharedSynapseInfo } from "./synapse-env.js";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const synapse = await startSynapse({ topology: parseTopology(process.env["SURFACES_E2E_TOPOLOGY"]) });
+  // SURFACES_E2E_DEFAULT_LIMITS=1: Synapse's own rate limits for everyone; the bots are exempted per user (startBot), as the operator guide says.
+  const synapse = await startSynapse({
+    topology: parseTopology(process.env["SURFACES_E2E_TOPOLOGY"]),
+    defaultRateLimits: process.env["SURFACES_E2E_DEFAULT_LIMITS"] === "1",
+  });
   const info: SharedSynapseInfo = {
     baseUrl: synapse.baseUrl,
     serverName: synapse.serverName,

@@ -8,6 +8,7 @@ import {
   ClientEvent,
   createClient,
   KnownMembership,
+  MatrixError,
   MatrixEventEvent,
   MemoryStore,
   RoomEvent,
@@ -186,7 +187,16 @@ export async function startUserClient(
         client.getRooms().find((r) => r.getMyMembership() === (KnownMembership.Invite as string) && predicate(r))?.roomId,
       ),
     joinRoom: async (roomId) => {
-      await client.joinRoom(roomId);
+      // Under Synapse's default limits (rc_joins) a test user waits as told, like any client.
+      for (;;) {
+        try {
+          await client.joinRoom(roomId);
+          break;
+        } catch (err) {
+          if (!(err instanceof MatrixError && err.isRateLimitError())) throw err;
+          await new Promise((r) => setTimeout(r, err.getRetryAfterMs() ?? 1000));
+        }
+      }
       await waitUntil(client, `join of ${roomId}`, 30_000, () =>
         client.getRoom(roomId)?.getMyMembership() === KnownMembership.Join ? true : undefined,
       );
