@@ -4,7 +4,7 @@
  * playing the user.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sendTextRaw } from "../support/room-messages.js";
+import { sendTextAsUser } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
 import { botMessages, eventually, onboard, roomState, startBot, waitForBotMessage, type BotFixture, type Onboarded } from "../support/bot.js";
@@ -116,7 +116,7 @@ describe("walking skeleton", () => {
     await fx.app.stop();
     const texts = Array.from({ length: 20 }, (_, i) => `offline ${i + 1}`);
     for (const text of texts) {
-      const res = await sendTextRaw(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text);
+      const res = await sendTextAsUser(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text);
       expect(res.status).toBe(200);
     }
     await fx.restart();
@@ -133,7 +133,7 @@ describe("walking skeleton", () => {
       .filter((b) => b.startsWith("echo: offline"));
     expect(answers).toEqual(expected);
     expect(final).toEqual(expected);
-  });
+  }, 240_000); // under Synapse's default limits the user's burst waits out rc_message: ~5 s a message after ten
 
   it("(f) an unreachable agent gets the user a notice, and the bot keeps running", async () => {
     const agent = fx.agents.get("helper");
