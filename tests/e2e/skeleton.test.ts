@@ -115,11 +115,14 @@ describe("walking skeleton", () => {
   it("(e') messages sent while the bot is down are answered once each, in order, after it returns", async () => {
     await fx.app.stop();
     const texts = Array.from({ length: 20 }, (_, i) => `offline ${i + 1}`);
-    for (const text of texts) {
-      const res = await sendTextAsUser(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text);
-      expect(res.status).toBe(200);
+    try {
+      for (const text of texts) {
+        const res = await sendTextAsUser(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text);
+        expect(res.status).toBe(200);
+      }
+    } finally {
+      await fx.restart(); // a failed send must not leave (f) a stopped bot
     }
-    await fx.restart();
     const expected = texts.map((t) => `echo: ${t}`);
     const answers = await eventually("twenty answers", async () => {
       const got = (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId))
