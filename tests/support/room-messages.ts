@@ -64,6 +64,30 @@ export async function sendTextRaw(
   return matrixFetch(baseUrl, token, "PUT", path, { msgtype: "m.text", body: text });
 }
 
+/**
+ * Sends m.text as a person's client does: a 429 (rc_message, under Synapse's
+ * default limits) is waited out for the retry_after_ms the server gave, then
+ * the same transaction is sent again. Resolves with the final response.
+ */
+export async function sendTextAsUser(
+  baseUrl: string,
+  token: string,
+  roomId: string,
+  text: string,
+): Promise<MatrixResponse<{ event_id?: string; errcode?: string; retry_after_ms?: number }>> {
+  const txn = `t${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`;
+  for (let attempt = 1; ; attempt++) {
+    const res = await matrixFetch<{ event_id?: string; errcode?: string; retry_after_ms?: number }>(baseUrl, token, "PUT", path, {
+      msgtype: "m.text",
+      body: text,
+    });
+    // Bounded so a server that never lets up fails the test instead of hanging it.
+    if (res.status !== 429 || attempt >= 50) return res;
+    await new Promise((r) => setTimeout(r, res.json.retry_after_ms ?? 1000));
+  }
+}
+
 /** Every event of the room visible to the token's user, oldest → newest. */
 export async function fetchRoomMessages(baseUrl: string, token: string, roomId: string): Promise<RawEvent[]> {
   const events: RawEvent[] = [];
