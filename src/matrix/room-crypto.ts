@@ -12,8 +12,13 @@ interface EventEncrypter {
   isEncryptionEnabledInRoom(roomId: string): Promise<boolean>;
 }
 
-/** Events that stay in the clear in encrypted rooms, as matrix-js-sdk and Element send them. */
-const CLEAR_TYPES = new Set(["m.reaction", "m.room.redaction"]);
+/**
+ * Events that stay in the clear in encrypted rooms: a redaction must (the
+ * homeserver acts on it). Reactions are encrypted like everything else the
+ * bot says; their `m.relates_to` stays in the clear part of
+ * `m.room.encrypted`, so clients still aggregate them.
+ */
+const CLEAR_TYPES = new Set(["m.room.redaction"]);
 
 const ROOM_WAIT_MS = 30_000;
 
