@@ -56,7 +56,11 @@ export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): P
   let prefix = deps.kv.get(CRYPTO_PREFIX_KEY);
   if (prefix && !existsSync(dir)) {
     // The homeserver still has this device's old keys; new ones will not be accepted for it.
-    deps.logger.error({ crypto_dir: dir }, "the crypto store of this data directory is missing; restore it from the same backup as surfaces.db");
+    // (With a password, lost-crypto-store.ts has already made this a new device.)
+    deps.logger.error(
+      { crypto_dir: dir },
+      "the crypto store of this data directory is missing; restore it from the same backup as surfaces.db, or log in with SURFACES_PASSWORD instead of an access token to become a new device",
+    );
   }
   installIndexedDb(dir, deps.logger);
   if (!prefix) {
