@@ -25,6 +25,8 @@ const ROOM_WAIT_MS = 30_000;
 export class RoomCrypto {
   /** Rooms known to be encrypted (encryption cannot be switched off again). */
   private readonly encrypted = new Set<string>();
+  /** Rooms the crypto has been seen able to encrypt for (its room settings cannot be taken back). */
+  private readonly ready = new Set<string>();
   /** Rooms the homeserver was asked about once (local state may lag right after a join). */
   private readonly askedServer = new Set<string>();
   /** Calls into the crypto still running: close() waits for them before the wasm machine is freed. */
@@ -110,7 +112,14 @@ export class RoomCrypto {
     const deadline = Date.now() + ROOM_WAIT_MS;
     for (;;) {
       const room = this.client.getRoom(roomId);
-      if (room && room.getMyMembership() === "join" && (await backend.isEncryptionEnabledInRoom(roomId))) return room;
+      if (room && room.getMyMembership() === "join") {
+        // Asked once per room: the crypto's room settings are a store read, and a send needs them only the first time.
+        if (this.ready.has(roomId)) return room;
+        if (await backend.isEncryptionEnabledInRoom(roomId)) {
+          this.ready.add(roomId);
+          return room;
+        }
+      }
       if (Date.now() > deadline) throw new Error(`room ${roomId} did not show up encrypted in the sync within ${ROOM_WAIT_MS} ms`);
       this.logger.debug({ room_id: roomId }, "waiting for the sync to show the encrypted room");
       await new Promise((r) => setTimeout(r, 100));
