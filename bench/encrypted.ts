@@ -10,6 +10,7 @@ import type { MatrixEvent } from "matrix-js-sdk";
 import { startUserClient, type UserClient } from "../tests/support/user-client.js";
 import { wallNow } from "./lib/clock.js";
 import { envInt, log, type BenchContext, type Row } from "./lib/report.js";
+import { cpuSeconds } from "./lib/proc.js";
 import { provisionChat } from "./lib/setup.js";
 import { fmt, fmtRatio, ratio, summarize } from "./lib/stats.js";
 import { entries, fetchTrace, type TraceEntry } from "./lib/trace.js";
@@ -57,14 +58,16 @@ interface BotPart {
   out: number;
   send: number;
   crypto: number;
+  /** IndexedDB transactions opened while this message was decrypted and its answer encrypted (other work may add some). */
+  idb: number;
 }
 
 function botParts(trace: readonly TraceEntry[], roomId: string, texts: readonly string[]): BotPart[] {
   const events = new Map<string, TraceEntry & { k: "event" }>();
   for (const e of entries(trace, "event")) if (!events.has(e.body)) events.set(e.body, e);
   const outs = new Map(entries(trace, "out").map((o) => [o.text, o]));
-  const decrypts = new Map(entries(trace, "decrypt").map((d) => [d.id, d.ms]));
-  const encrypts = new Map(entries(trace, "encrypt").map((e) => [e.body, e.ms]));
+  const decrypts = new Map(entries(trace, "decrypt").map((d) => [d.id, d]));
+  const encrypts = new Map(entries(trace, "encrypt").map((e) => [e.body, e]));
   const ins = entries(trace, "in");
   const sends = entries(trace, "send").filter((s) => s.room === roomId);
   const parts: BotPart[] = [];
@@ -75,8 +78,10 @@ function botParts(trace: readonly TraceEntry[], roomId: string, texts: readonly 
     const lastText = ins.filter((f) => f.rid === out.rid && f.type === "text").at(-1);
     const send = lastText && sends.find((s) => s.t >= lastText.t);
     if (!lastText || !send) continue;
-    const crypto = (decrypts.get(ev.id) ?? 0) + (encrypts.get(`echo: ${text}`) ?? 0);
-    parts.push({ in: out.t - ev.sync, out: send.t - lastText.t, send: send.done - send.t, crypto });
+    const dec = decrypts.get(ev.id);
+    const enc = encrypts.get(`echo: ${text}`);
+    const crypto = (dec?.ms ?? 0) + (enc?.ms ?? 0);
+    parts.push({ in: out.t - ev.sync, out: send.t - lastText.t, send: send.done - send.t, crypto, idb: (dec?.idb ?? 0) + (enc?.idb ?? 0) });
   }
   return parts;
 }
@@ -96,6 +101,7 @@ export async function runEncrypted(ctx: BenchContext): Promise<Row[]> {
   const encTexts: string[] = [];
   const plainTexts: string[] = [];
   const nonce = Date.now().toString(36);
+  const cpu = { enc: { bot: Number.NaN, user: Number.NaN }, plain: { bot: Number.NaN, user: Number.NaN } };
   log(`encrypted relay: ${warmup} warm-up + ${n} messages each way`);
   await fetchTrace(ctx.botChild); // drop what came before
   try {
@@ -123,6 +129,17 @@ export async function runEncrypted(ctx: BenchContext): Promise<Row[]> {
       encTexts.push(eText);
       plainTexts.push(pText);
     }
+    // CPU per round trip, one room at a time: what encryption costs each side, whatever the machine's load.
+    const cpuN = envInt("BENCH_E2EE_CPU_MESSAGES", 40);
+    const phase = async (roomId: string, label: string): Promise<{ bot: number; user: number }> => {
+      const bot0 = cpuSeconds(ctx.botChild.pid);
+      const user0 = process.cpuUsage();
+      for (let i = 0; i < cpuN; i++) await roundTrip(user, roomId, ctx.bot.userId, `${label} ${nonce} ${i}`);
+      const userUs = process.cpuUsage(user0);
+      return { bot: ((cpuSeconds(ctx.botChild.pid) - bot0) * 1000) / cpuN, user: (userUs.user + userUs.system) / 1000 / cpuN };
+    };
+    cpu.enc = await phase(encrypted, "cpu-e2ee");
+    cpu.plain = await phase(plain, "cpu-plain");
   } finally {
     user.stop();
   }
@@ -144,7 +161,10 @@ export async function runEncrypted(ctx: BenchContext): Promise<Row[]> {
     { bench: "encrypted relay", metric: "  out: last text frame → send issued", value: pair((b) => b.out), baseline: "", ratio: "", target: "" },
     { bench: "encrypted relay", metric: "  its send: PUT issued → homeserver answered", value: pair((b) => b.send), baseline: "", ratio: "", target: "" },
     { bench: "encrypted relay", metric: "  bot's decryptEvent + encryptEvent, p50", value: fmt(p50(be.map((b) => b.crypto)), "ms"), baseline: "", ratio: "", target: "" },
+    { bench: "encrypted relay", metric: "  IndexedDB transactions in them, p50", value: fmt(p50(be.map((b) => b.idb))), baseline: "", ratio: "", target: "" },
     { bench: "encrypted relay", metric: "bot's share of the difference (p50 of its part, encrypted − plain)", value: fmt(botShare, "ms"), baseline: fmt(es.p50 - ps.p50, "ms total"), ratio: "", target: "" },
+    { bench: "encrypted relay", metric: "bot CPU per round trip, encrypted / plain room", value: `${fmt(cpu.enc.bot)} / ${fmt(cpu.plain.bot)} ms`, baseline: "", ratio: fmtRatio(ratio(cpu.enc.bot, cpu.plain.bot)), target: "" },
+    { bench: "encrypted relay", metric: "bench process (user client) CPU per round trip, encrypted / plain", value: `${fmt(cpu.enc.user)} / ${fmt(cpu.plain.user)} ms`, baseline: "", ratio: fmtRatio(ratio(cpu.enc.user, cpu.plain.user)), target: "" },
     { bench: "encrypted relay", metric: "user client's encryptEvent + decryptEvent, p50", value: fmt(userShare, "ms"), baseline: `${fmt(p50(userCrypto.encrypt))} + ${fmt(p50(userCrypto.decrypt))} ms`, ratio: "", target: "" },
   ];
 }

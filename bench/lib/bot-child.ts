@@ -24,8 +24,8 @@ export type TraceEntry =
   /** Any PUT /send/ (plain or m.room.encrypted), with when the homeserver answered. */
   | { k: "send"; t: number; done: number; room: string; type: string }
   /** The crypto's own calls: encryptEvent (with the plaintext body) and decryptEvent. */
-  | { k: "encrypt"; t: number; ms: number; room: string; body: string }
-  | { k: "decrypt"; t: number; ms: number; id: string }
+  | { k: "encrypt"; t: number; ms: number; room: string; body: string; idb: number }
+  | { k: "decrypt"; t: number; ms: number; id: string; idb: number }
   | { k: "media"; t: number; what: "upload" | "download"; phase: "start" | "headers" | "done" };
 
 const trace: TraceEntry[] = [];
@@ -123,24 +123,36 @@ interface CryptoCalls {
  */
 function observeCrypto(running: App): void {
   const bot = running.config.botUserId;
+  // IndexedDB transactions the crypto opens (each one a SQLite transaction through the shim).
+  let idb = 0;
+  const dbProto = (globalThis as unknown as { IDBDatabase?: { prototype: { transaction: (this: unknown, ...args: unknown[]) => unknown } } }).IDBDatabase?.prototype;
+  if (dbProto) {
+    const transaction = dbProto.transaction;
+    dbProto.transaction = function (this: unknown, ...args: unknown[]) {
+      idb++;
+      return transaction.apply(this, args);
+    };
+  }
   const crypto = running.client.getCrypto() as unknown as CryptoCalls | undefined;
   if (!crypto) return;
   const encrypt = crypto.encryptEvent.bind(crypto);
   crypto.encryptEvent = async (event, room) => {
     const t = now();
+    const idb0 = idb;
     await encrypt(event, room);
     const content = event.getContent();
     const shown = (content["m.new_content"] ?? content) as Record<string, unknown>;
     const body = typeof shown["body"] === "string" ? shown["body"].slice(0, TEXT_KEEP) : "";
-    if (tracing) trace.push({ k: "encrypt", t, ms: now() - t, room: room.roomId, body });
+    if (tracing) trace.push({ k: "encrypt", t, ms: now() - t, room: room.roomId, body, idb: idb - idb0 });
   };
   const decrypt = crypto.decryptEvent.bind(crypto);
   crypto.decryptEvent = async (event) => {
     const t = now();
+    const idb0 = idb;
     try {
       return await decrypt(event);
     } finally {
-      if (tracing) trace.push({ k: "decrypt", t, ms: now() - t, id: event.getId() ?? "" });
+      if (tracing) trace.push({ k: "decrypt", t, ms: now() - t, id: event.getId() ?? "", idb: idb - idb0 });
     }
   };
   running.client.on(MatrixEventEvent.Decrypted, (ev: MatrixEvent) => {
