@@ -43,6 +43,7 @@ export async function forgetLostDevice(deps: LostStoreDeps): Promise<boolean> {
         method: "POST",
         headers: { Authorization: `Bearer ${oldToken}`, "Content-Type": "application/json" },
         body: "{}",
+        signal: AbortSignal.timeout(10_000),
       });
       deps.logger.info({ device_id: oldDevice, status: res.status }, "old device logged out");
     } catch (err) {
