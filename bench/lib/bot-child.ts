@@ -8,6 +8,7 @@
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { MatrixEventEvent, type MatrixEvent } from "matrix-js-sdk";
 import { WebSocket } from "ws";
 import { start, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
@@ -20,6 +21,11 @@ export type TraceEntry =
   | { k: "out"; t: number; type: string; rid: string; text: string }
   | { k: "in"; t: number; type: string; rid: string }
   | { k: "put"; t: number; msgtype: string; body: string; edit: boolean }
+  /** Any PUT /send/ (plain or m.room.encrypted), with when the homeserver answered. */
+  | { k: "send"; t: number; done: number; room: string; type: string }
+  /** The crypto's own calls: encryptEvent (with the plaintext body) and decryptEvent. */
+  | { k: "encrypt"; t: number; ms: number; room: string; body: string; idb: number }
+  | { k: "decrypt"; t: number; ms: number; id: string; idb: number }
   | { k: "media"; t: number; what: "upload" | "download"; phase: "start" | "headers" | "done" };
 
 const trace: TraceEntry[] = [];
@@ -41,7 +47,9 @@ globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Pr
   }
   const media = url.includes("/media/v3/upload") ? "upload" : url.includes("/media/download/") ? "download" : null;
   if (media) trace.push({ k: "media", t, what: media, phase: "start" });
+  const send = tracing && method === "PUT" ? /\/rooms\/([^/]+)\/send\/([^/]+)\//.exec(url) : null;
   const res = await origFetch(input, init);
+  if (send) trace.push({ k: "send", t, done: now(), room: decodeURIComponent(send[1] ?? ""), type: decodeURIComponent(send[2] ?? "") });
   if (url.includes("/sync?")) {
     lastSync = now();
     if (tracing) trace.push({ k: "sync", t: lastSync });
@@ -94,12 +102,64 @@ async function main(): Promise<void> {
     const body = ev.getContent()["body"];
     trace.push({ k: "event", t: now(), sync: lastSync, id: ev.getId(), body: typeof body === "string" ? body.slice(0, TEXT_KEEP) : "" });
   }) as never);
+  observeCrypto(app);
   if (profiler) {
     profiler.connect();
     await profiler.post("Profiler.enable");
     await profiler.post("Profiler.start");
   }
   process.send?.({ type: "ready", readyMs, rooms: app.store.rooms.count() });
+}
+
+interface CryptoCalls {
+  encryptEvent(event: MatrixEvent, room: { roomId: string }): Promise<void>;
+  decryptEvent(event: MatrixEvent): Promise<unknown>;
+}
+
+/**
+ * Times the Rust crypto's encryptEvent and decryptEvent on the live backend
+ * object (the bot looks it up on every call), and sees a message once it
+ * is decrypted: what encryption adds to the bot's part of a round trip.
+ */
+function observeCrypto(running: App): void {
+  const bot = running.config.botUserId;
+  // IndexedDB transactions the crypto opens (each one a SQLite transaction through the shim).
+  let idb = 0;
+  const dbProto = (globalThis as unknown as { IDBDatabase?: { prototype: { transaction: (this: unknown, ...args: unknown[]) => unknown } } }).IDBDatabase?.prototype;
+  if (dbProto) {
+    const transaction = dbProto.transaction;
+    dbProto.transaction = function (this: unknown, ...args: unknown[]) {
+      idb++;
+      return transaction.apply(this, args);
+    };
+  }
+  const crypto = running.client.getCrypto() as unknown as CryptoCalls | undefined;
+  if (!crypto) return;
+  const encrypt = crypto.encryptEvent.bind(crypto);
+  crypto.encryptEvent = async (event, room) => {
+    const t = now();
+    const idb0 = idb;
+    await encrypt(event, room);
+    const content = event.getContent();
+    const shown = (content["m.new_content"] ?? content) as Record<string, unknown>;
+    const body = typeof shown["body"] === "string" ? shown["body"].slice(0, TEXT_KEEP) : "";
+    if (tracing) trace.push({ k: "encrypt", t, ms: now() - t, room: room.roomId, body, idb: idb - idb0 });
+  };
+  const decrypt = crypto.decryptEvent.bind(crypto);
+  crypto.decryptEvent = async (event) => {
+    const t = now();
+    const idb0 = idb;
+    try {
+      return await decrypt(event);
+    } finally {
+      if (tracing) trace.push({ k: "decrypt", t, ms: now() - t, id: event.getId() ?? "", idb: idb - idb0 });
+    }
+  };
+  running.client.on(MatrixEventEvent.Decrypted, (ev: MatrixEvent) => {
+    if (!tracing || ev.isDecryptionFailure() || ev.getType() !== "m.room.message" || ev.getSender() === bot) return;
+    const body: unknown = ev.getContent()["body"];
+    trace.push({ k: "event", t: now(), sync: lastSync, id: ev.getId() ?? "", body: typeof body === "string" ? body.slice(0, TEXT_KEEP) : "" });
+  });
 }
 
 process.on("message", (msg: { cmd: string; id: number }) => {

@@ -24,7 +24,9 @@ export function toIncoming(event: MatrixEvent): IncomingEvent | null {
     case "m.room.encrypted":
       return { kind: "message", ...base, text: "", files: [], encrypted: true };
     case "m.reaction": {
-      const rel = event.getContent()["m.relates_to"];
+      // In an encrypted reaction the relation is in the clear part (spec: the
+      // encrypted payload's copy, if any, is ignored); getRelation reads it there.
+      const rel = event.getRelation();
       if (rel?.rel_type !== "m.annotation" || !rel.event_id || typeof rel.key !== "string") return null;
       return { kind: "reaction", ...base, targetEventId: asEventId(rel.event_id), key: rel.key };
     }

@@ -35,7 +35,44 @@ export function installIndexedDb(dir: string, logger: Logger): void {
     databaseBasePath: dir,
     deleteDatabaseFiles: false,
   });
+  useWal(logger);
   installedDir = dir;
+}
+
+/** The shim's WebSQL database, down to its better-sqlite3 connection (indexeddbshim 17, websql-configurable 3). */
+interface ShimWebSql {
+  _db?: { _db?: { _db?: { pragma(sql: string, opts?: { simple: boolean }): unknown } } };
+}
+type OpenDatabase = (...args: unknown[]) => ShimWebSql;
+
+/**
+ * Every crypto database in write-ahead-log mode, `synchronous = FULL`: a
+ * commit is one append and one fsync of the log (the default rollback
+ * journal costs a journal file created, synced and deleted, and the
+ * database synced, on every commit), still durable when its `complete`
+ * event fires. The Rust crypto commits several transactions per message.
+ * The mode is kept in the file; a connection that cannot switch (another
+ * one holds a lock) works on in the mode the file has.
+ */
+function useWal(logger: Logger): void {
+  const shim = (globalThis as unknown as { shimIndexedDB?: { __openDatabase?: OpenDatabase } }).shimIndexedDB;
+  const open = shim?.__openDatabase;
+  if (!shim || !open) {
+    logger.warn("IndexedDB shim without __openDatabase; crypto databases keep SQLite's rollback journal");
+    return;
+  }
+  shim.__openDatabase = (...args: unknown[]): ShimWebSql => {
+    const webSql = open(...args);
+    const sqlite = webSql._db?._db?._db;
+    try {
+      if (!sqlite) throw new Error("no better-sqlite3 connection under the shim's database");
+      if (sqlite.pragma("journal_mode", { simple: true }) !== "wal") sqlite.pragma("journal_mode = WAL");
+      sqlite.pragma("synchronous = FULL");
+    } catch (err) {
+      logger.warn({ err, database: args[0] }, "crypto database stays in SQLite's rollback-journal mode");
+    }
+    return webSql;
+  };
 }
 
 export interface CryptoStoreDeps {
@@ -56,7 +93,11 @@ export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): P
   let prefix = deps.kv.get(CRYPTO_PREFIX_KEY);
   if (prefix && !existsSync(dir)) {
     // The homeserver still has this device's old keys; new ones will not be accepted for it.
-    deps.logger.error({ crypto_dir: dir }, "the crypto store of this data directory is missing; restore it from the same backup as surfaces.db");
+    // (With a password, lost-crypto-store.ts has already made this a new device.)
+    deps.logger.error(
+      { crypto_dir: dir },
+      "the crypto store of this data directory is missing; restore it from the same backup as surfaces.db, or log in with SURFACES_PASSWORD instead of an access token to become a new device",
+    );
   }
   installIndexedDb(dir, deps.logger);
   if (!prefix) {

@@ -8,6 +8,7 @@ import { ClientEvent, Filter, SyncState, type MatrixClient, type SyncStateData }
 import type { Logger } from "pino";
 import { MatrixChatAdapter } from "./chat-adapter.js";
 import { initCrypto, stopSyncKeepCrypto } from "./crypto-store.js";
+import { forgetLostDevice } from "./lost-crypto-store.js";
 import { recoveryCallbacks } from "./recovery.js";
 import { RoomCrypto } from "./room-crypto.js";
 import { MatrixSender, type SendObserver } from "./sender.js";
@@ -66,7 +67,10 @@ export interface MatrixSession {
 
 export async function openMatrixSession(o: MatrixSessionOptions): Promise<MatrixSession> {
   const { logger } = o;
-  const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, accessToken: o.accessToken, password: o.password, deviceId: o.deviceId };
+  const newDevice = await forgetLostDevice({ ...o, logger });
+  if (newDevice && o.deviceId) logger.warn({ device_id: o.deviceId }, "SURFACES_DEVICE_ID names the device whose keys are lost; ignored");
+  const deviceId = newDevice ? undefined : o.deviceId;
+  const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, accessToken: o.accessToken, password: o.password, deviceId };
   const session = await untilReachable(() => resolveSession(creds, o.persistence, logger), logger);
   const syncStore = new PersistentSyncStore({
     load: () => o.persistence.get(SESSION_KEYS.syncAccumulator),

@@ -12,14 +12,21 @@ interface EventEncrypter {
   isEncryptionEnabledInRoom(roomId: string): Promise<boolean>;
 }
 
-/** Events that stay in the clear in encrypted rooms, as matrix-js-sdk and Element send them. */
-const CLEAR_TYPES = new Set(["m.reaction", "m.room.redaction"]);
+/**
+ * Events that stay in the clear in encrypted rooms: a redaction must (the
+ * homeserver acts on it). Reactions are encrypted like everything else the
+ * bot says; their `m.relates_to` stays in the clear part of
+ * `m.room.encrypted`, so clients still aggregate them.
+ */
+const CLEAR_TYPES = new Set(["m.room.redaction"]);
 
 const ROOM_WAIT_MS = 30_000;
 
 export class RoomCrypto {
   /** Rooms known to be encrypted (encryption cannot be switched off again). */
   private readonly encrypted = new Set<string>();
+  /** Rooms the crypto has been seen able to encrypt for (its room settings cannot be taken back). */
+  private readonly ready = new Set<string>();
   /** Rooms the homeserver was asked about once (local state may lag right after a join). */
   private readonly askedServer = new Set<string>();
   /** Calls into the crypto still running: close() waits for them before the wasm machine is freed. */
@@ -105,7 +112,14 @@ export class RoomCrypto {
     const deadline = Date.now() + ROOM_WAIT_MS;
     for (;;) {
       const room = this.client.getRoom(roomId);
-      if (room && room.getMyMembership() === "join" && (await backend.isEncryptionEnabledInRoom(roomId))) return room;
+      if (room && room.getMyMembership() === "join") {
+        // Asked once per room: the crypto's room settings are a store read, and a send needs them only the first time.
+        if (this.ready.has(roomId)) return room;
+        if (await backend.isEncryptionEnabledInRoom(roomId)) {
+          this.ready.add(roomId);
+          return room;
+        }
+      }
       if (Date.now() > deadline) throw new Error(`room ${roomId} did not show up encrypted in the sync within ${ROOM_WAIT_MS} ms`);
       this.logger.debug({ room_id: roomId }, "waiting for the sync to show the encrypted room");
       await new Promise((r) => setTimeout(r, 100));

@@ -72,7 +72,8 @@ export async function resolveSession(
       type: "m.login.password",
       identifier: { type: "m.id.user", user: creds.userId },
       password: creds.password ?? "",
-      device_id: creds.deviceId ?? savedDevice,
+      // An empty saved id is a forgotten device (lost-crypto-store.ts): the homeserver makes a new one.
+      device_id: creds.deviceId || savedDevice || undefined,
       initial_device_display_name: "Surfaces bot",
     })
     .catch((err: unknown) => {

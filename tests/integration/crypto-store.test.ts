@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -37,7 +38,14 @@ describe("crypto store", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "surfaces-crypto-"));
     const first = await keysOf(dir);
     expect(first.ed25519).toMatch(/^[A-Za-z0-9+/]{43}$/);
-    expect(readdirSync(path.join(dir, "crypto")).some((f) => f.includes("matrix-sdk-crypto"))).toBe(true);
+    const files = readdirSync(path.join(dir, "crypto")).filter((f) => f.includes("matrix-sdk-crypto") && f.endsWith(".sqlite"));
+    expect(files.length).toBeGreaterThan(0);
+    // Write-ahead log: one fsync per commit (crypto-store.ts useWal).
+    for (const f of files) {
+      const db = new Database(path.join(dir, "crypto", f), { readonly: true });
+      expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+      db.close();
+    }
     expect(await keysOf(dir)).toEqual(first);
     const other = mkdtempSync(path.join(tmpdir(), "surfaces-crypto-"));
     expect((await keysOf(other)).ed25519).not.toBe(first.ed25519);
