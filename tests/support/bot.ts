@@ -197,6 +197,10 @@ export async function onboard(user: UserClient, token: string, baseUrl: string, 
     }
     return undefined;
   });
+  // Onboarding ends with the bot's greeting in the chat room, then its welcome
+  // in the lobby; in encrypted rooms they come later (keys go out first), and
+  // tests count the messages that follow them.
+  for (const roomId of [chatRoomId, lobbyId]) await waitForBotMessage(baseUrl, token, roomId, bot, () => true);
   return { spaceId, chatRoomId, lobbyId };
 }
 
