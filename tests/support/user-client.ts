@@ -165,6 +165,9 @@ export async function startUserClient(
   await client.startClient({ initialSyncLimit: opts.initialSyncLimit ?? 20, disablePresence: true, lazyLoadMembers: true });
   try {
     await prepared;
+    // Element's device has long published its keys when its user talks to
+    // the bot; a fresh test device must too, or the bot shares no room key with it.
+    if (withCrypto) await waitForPublishedDevice(baseUrl, creds, opts.timeoutMs ?? 30_000);
   } catch (err) {
     client.stopClient();
     throw err;
@@ -229,6 +232,22 @@ export async function startUserClient(
       client.removeAllListeners();
     },
   };
+}
+
+/** Resolves once the homeserver hands out this device's identity keys to others (`/keys/query`). */
+async function waitForPublishedDevice(baseUrl: string, creds: UserCredentials, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(new URL("/_matrix/client/v3/keys/query", baseUrl), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${creds.accessToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ device_keys: { [creds.userId]: [creds.deviceId] } }),
+    });
+    const json = (await res.json()) as { device_keys?: Record<string, Record<string, unknown>> };
+    if (json.device_keys?.[creds.userId]?.[creds.deviceId]) return;
+    if (Date.now() > deadline) throw new Error(`${creds.userId}'s device ${creds.deviceId} did not publish its keys within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** How long a read waits for an event's room key to reach the user's client before calling it undecryptable. */
