@@ -100,6 +100,7 @@ export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): P
   // Kept with the store, so a lost or deleted surfaces.db (rebuilt from room
   // state) reopens the same device keys instead of making new ones that the
   // homeserver refuses ("one time key … already exists").
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // installed once per process: a second bot's dir may not exist yet
   if (readPrefix(prefixFile, deviceId) !== prefix) writeDurably(prefixFile, JSON.stringify({ prefix, device_id: deviceId }));
   if (deps.kv.get(CRYPTO_PREFIX_KEY) !== prefix) deps.kv.set(CRYPTO_PREFIX_KEY, prefix);
   await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: prefix });
