@@ -227,6 +227,8 @@ export class Dispatcher {
   private async runTurn(event: Extract<IncomingEvent, { kind: "message" }>, room: RoomRecord, log: Logger): Promise<void> {
     // A message that waited when the bot restarted still wears its ⏳ (the store remembers it).
     this.unmarkWaiting(event, log);
+    // While the files download no turn runs yet; `!stop` marks this instead.
+    const pending = this.turns.prepare(event.roomId);
     try {
       const { agentId } = room;
       if (!agentId || !room.chatId) return;
@@ -241,6 +243,8 @@ export class Dispatcher {
         await this.deps.chat.sendNotice(event.roomId, strings.roomChangedMeanwhile, `moved.${event.eventId}`);
         return;
       }
+      // `!stop` already told the user the message will not be passed on.
+      if (pending.stopRequested) return void log.info("stopped before its turn started; not forwarded");
       await this.turns.run({
         roomId: event.roomId,
         eventId: event.eventId,
@@ -252,6 +256,7 @@ export class Dispatcher {
     } catch (err) {
       await this.failed(event, err, log, "forward");
     } finally {
+      this.turns.prepared(event.roomId, pending);
       this.deps.store.inbox.setStatus(event.eventId, "done");
     }
   }

@@ -19,7 +19,10 @@ interface BusyRoom {
 export class RoomLoop {
   private readonly queue = new KeyedQueue();
   private readonly busy = new Map<RoomId, BusyRoom>();
+  /** Turns with their end item, for drain(). */
   private readonly running = new Set<Promise<void>>();
+  /** Turns still streaming; once one settles, its end item is counted by the queue instead. */
+  private turnsStreaming = 0;
   private closing = false;
 
   /**
@@ -66,10 +69,12 @@ export class RoomLoop {
    */
   startTurn(roomId: RoomId, turn: () => Promise<void>, next: (event: IncomingEvent) => Promise<void>): void {
     this.busy.set(roomId, { waiting: [] });
+    this.turnsStreaming += 1;
     const task = turn()
       .catch(() => undefined) // the turn has its own boundary; this only keeps the loop alive
-      .then(() =>
-        this.queue.run(roomKey(roomId), async () => {
+      .then(() => {
+        this.turnsStreaming -= 1;
+        return this.queue.run(roomKey(roomId), async () => {
           const waiting = this.busy.get(roomId)?.waiting ?? [];
           this.busy.delete(roomId);
           if (this.closing) return;
@@ -79,8 +84,8 @@ export class RoomLoop {
             const again = this.busy.get(roomId);
             if (again) return void again.waiting.push(...waiting);
           }
-        }),
-      );
+        });
+      });
     this.running.add(task);
     void task.finally(() => this.running.delete(task));
   }
@@ -89,7 +94,7 @@ export class RoomLoop {
   depth(): number {
     let waiting = 0;
     for (const room of this.busy.values()) waiting += room.waiting.length;
-    return this.queue.totalDepth() + this.running.size + waiting;
+    return this.queue.totalDepth() + this.turnsStreaming + waiting;
   }
 
   /** Resolves when no item is queued and no turn runs. */

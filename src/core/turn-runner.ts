@@ -55,6 +55,14 @@ const RETRY_PAUSE_MS = 1000;
 
 type Outcome = { kind: "end" } | { kind: "error"; code: string; message: string; limit?: number };
 
+/** A message whose turn is being prepared (its files download): `!stop` marks it so it never starts. */
+export interface PendingTurn {
+  stopRequested: boolean;
+}
+
+/** What `!stop` did: stopped the running turn, cancelled one not started yet, or found nothing. */
+export type StopOutcome = "stopped" | "cancelled" | "nothing";
+
 export interface TurnRunnerDeps {
   chat: ChatPort;
   agents: AgentPort;
@@ -86,6 +94,7 @@ export interface TurnRunnerDeps {
  */
 export class TurnRunner {
   private readonly active = new Map<RoomId, ActiveTurn>();
+  private readonly preparing = new Map<RoomId, PendingTurn>();
   /** Each turn's file sends, chained so files arrive in the order the agent sent them. */
   private readonly fileSends = new Map<TurnId, { chain: Promise<void>; count: number }>();
   private readonly sleepers = new Set<() => void>();
@@ -209,14 +218,37 @@ export class TurnRunner {
     });
   }
 
-  /** `!stop` / ⏹: cancels the streaming turn; what was streamed stays, marked as stopped. */
-  stop(roomId: RoomId): boolean {
+  /**
+   * The room's next turn is being prepared (its message's files download);
+   * until `run` starts it, `!stop` marks the returned handle instead. The
+   * caller checks it before `run` and calls `prepared` when done either way.
+   */
+  prepare(roomId: RoomId): PendingTurn {
+    const pending: PendingTurn = { stopRequested: false };
+    this.preparing.set(roomId, pending);
+    return pending;
+  }
+
+  prepared(roomId: RoomId, pending: PendingTurn): void {
+    if (this.preparing.get(roomId) === pending) this.preparing.delete(roomId);
+  }
+
+  /**
+   * `!stop` / ⏹: cancels the streaming turn (what was streamed stays, marked
+   * as stopped), or a turn still being prepared, which then never starts.
+   */
+  stop(roomId: RoomId): StopOutcome {
     const turn = this.active.get(roomId);
-    if (!turn) return false;
+    if (!turn) {
+      const pending = this.preparing.get(roomId);
+      if (!pending || pending.stopRequested) return "nothing";
+      pending.stopRequested = true;
+      return "cancelled";
+    }
     turn.stopRequested = true;
     this.deps.agents.cancel(turn.agentId, turn.turnId);
     for (const wake of this.sleepers) wake(); // a message waiting for its agent gives up now
-    return true;
+    return "stopped";
   }
 
   private onEvent(turn: ActiveTurn, event: TurnEvent, settle: (o: Outcome) => void, log: Logger): void {

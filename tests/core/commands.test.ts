@@ -274,6 +274,46 @@ describe("!stop and ⏹", () => {
   });
 });
 
+describe("!stop before the turn starts", () => {
+  const file = { source: "mxc://hs/f", name: "f.txt" };
+
+  it("!stop while the message's files download: that message never reaches the agent, the user is told, later ones still do", async () => {
+    core.media.hold = true;
+    const pending = core.say(alice.chatRoomId, "with a file", ALICE, { files: [file] });
+    const after = core.say(alice.chatRoomId, "right after");
+    await core.settle();
+    expect(core.media.held).toHaveLength(1);
+    await core.say(alice.chatRoomId, "!stop");
+    expect(core.chat.last(alice.chatRoomId)).toBe(strings.stoppedBeforeStart);
+    // Stopped once: a second !stop finds nothing more to stop.
+    await core.say(alice.chatRoomId, "!stop");
+    expect(core.chat.last(alice.chatRoomId)).toBe(strings.nothingRunning);
+
+    core.media.held[0]?.finish();
+    const id = await pending;
+    await after;
+    await core.idle();
+    expect(core.agent.turns.map((t) => t.request.text)).toEqual(["right after"]);
+    expect(core.store.inbox.get(id)?.status).toBe("done");
+  });
+
+  it("!stop after the files arrived stops the running turn as usual", async () => {
+    core.media.hold = true;
+    core.agent.next.push(plays({ type: "text", delta: "partial" }));
+    const turn = core.say(alice.chatRoomId, "with a file", ALICE, { files: [file] });
+    await core.settle();
+    core.media.held[0]?.finish();
+    await core.settle();
+    expect(core.agent.turns).toHaveLength(1);
+    await core.say(alice.chatRoomId, "!stop");
+    await turn;
+    await core.idle();
+    expect(core.agent.cancels).toHaveLength(1);
+    expect(core.chat.replies[0]).toMatchObject({ text: "partial", stopped: true });
+    expect(core.chat.said(alice.chatRoomId)).not.toContain(strings.stoppedBeforeStart);
+  });
+});
+
 describe("who may use commands", () => {
   it("ignores commands from someone who is not the room's owner, and from the bot itself", async () => {
     const before = core.chat.calls.length;

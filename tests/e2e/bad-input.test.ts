@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RegisteredUser } from "../../src/dev/synapse.js";
-import { sendTextRaw, type RawEvent, type ShownMessage } from "../support/room-messages.js";
+import { sendTextAsUser, sendTextRaw, type RawEvent, type ShownMessage } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
 import { allEvents, botMessages, eventually, onboard, roomState, startBot, type BotFixture, type Onboarded, sayAndWait } from "../support/bot.js";
@@ -123,7 +123,7 @@ describe("bad input from users", () => {
     const before = (await shown(chat)).length;
     const roomsBefore = fx.app.store.rooms.count();
     for (const [u, text] of [[bob, "bob here"], [carol, "carol here"], [bob, "!rename hijacked"], [carol, "!archive"], [bob, "!new mine"]] as const) {
-      expect((await sendTextRaw(synapse.baseUrl, u.accessToken, chat, text)).status).toBe(200);
+      expect((await sendTextAsUser(synapse.baseUrl, u.accessToken, chat, text)).status).toBe(200);
     }
     // The owner's next message is answered, and nothing of the others' was.
     await say(chat, "only me", (m) => m.body === "echo: only me");

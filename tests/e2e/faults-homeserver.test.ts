@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chunkText } from "../../src/reference-agent/directives.js";
 import type { RegisteredUser } from "../../src/dev/synapse.js";
-import { sendTextRaw } from "../support/room-messages.js";
+import { sendTextAsUser } from "../support/room-messages.js";
+import { useSynapse } from "../support/synapse-env.js";
 import { startSynapse, type SynapseHandle } from "../support/synapse.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
 import { botMessages, eventually, onboard, startBot, type BotFixture, type Onboarded } from "../support/bot.js";
@@ -25,7 +26,8 @@ describe("the homeserver fails: restarted, then rate-limiting hard", () => {
       .filter((b) => b.startsWith("echo: "));
 
   beforeAll(async () => {
-    synapse = await startSynapse();
+    // The run's limits mode (SURFACES_E2E_DEFAULT_LIMITS) holds for this private server too.
+    synapse = await startSynapse({ defaultRateLimits: useSynapse().defaultRateLimits });
     const newUser = (prefix = "user") => synapse.registerUser(`${prefix}-${randomBytes(4).toString("hex")}`);
     alice = await newUser("alice");
     fx = await startBot({
@@ -44,7 +46,7 @@ describe("the homeserver fails: restarted, then rate-limiting hard", () => {
 
   it("reconnects and answers every message sent around a crash of the homeserver, once each, in order", async () => {
     const send = async (text: string): Promise<void> => {
-      expect((await sendTextRaw(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text)).status).toBe(200);
+      expect((await sendTextAsUser(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text)).status).toBe(200);
     };
     await send("before");
     await eventually("the first answer", async () => ((await echoes()).includes("echo: before") ? true : undefined));
@@ -70,7 +72,7 @@ describe("the homeserver fails: restarted, then rate-limiting hard", () => {
   it("under a hard rate limit (1 message/s, burst 1) answers still arrive whole and once, late but with no error", async () => {
     await synapse.overrideRateLimit(fx.bot.userId, { messagesPerSecond: 1, burstCount: 1 });
     const texts = ["/slow 30 30", "limited 1", "limited 2"];
-    for (const text of texts) expect((await sendTextRaw(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text)).status).toBe(200);
+    for (const text of texts) expect((await sendTextAsUser(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text)).status).toBe(200);
     const shown = async () => (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId)).map((m) => m.body ?? "");
     await eventually("the limited answers", async () => ((await shown()).includes("echo: limited 2") ? true : undefined), 90_000);
     await eventually("the streamed answer, exact", async () => ((await shown()).includes(chunkText(30)) ? true : undefined), 30_000);

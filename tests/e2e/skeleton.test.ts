@@ -4,7 +4,7 @@
  * playing the user.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sendTextRaw } from "../support/room-messages.js";
+import { sendTextAsUser } from "../support/room-messages.js";
 import { e2eEncrypted, ENCRYPTION_STATE } from "../support/e2e-mode.js";
 import { useSynapse } from "../support/synapse-env.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
@@ -117,11 +117,14 @@ describe("walking skeleton", () => {
   it("(e') messages sent while the bot is down are answered once each, in order, after it returns", async () => {
     await fx.app.stop();
     const texts = Array.from({ length: 20 }, (_, i) => `offline ${i + 1}`);
-    for (const text of texts) {
-      const res = await sendTextRaw(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text);
-      expect(res.status).toBe(200);
+    try {
+      for (const text of texts) {
+        const res = await sendTextAsUser(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, text);
+        expect(res.status).toBe(200);
+      }
+    } finally {
+      await fx.restart(); // a failed send must not leave (f) a stopped bot
     }
-    await fx.restart();
     const expected = texts.map((t) => `echo: ${t}`);
     const answers = await eventually("twenty answers", async () => {
       const got = (await botMessages(synapse.baseUrl, alice.accessToken, rooms.chatRoomId, fx.bot.userId))
@@ -135,7 +138,7 @@ describe("walking skeleton", () => {
       .filter((b) => b.startsWith("echo: offline"));
     expect(answers).toEqual(expected);
     expect(final).toEqual(expected);
-  });
+  }, 240_000); // under Synapse's default limits the user's burst waits out rc_message: ~5 s a message after ten
 
   it("(f) an unreachable agent gets the user a notice, and the bot keeps running", async () => {
     const agent = fx.agents.get("helper");

@@ -83,7 +83,7 @@ describe("a message for an agent that is down", () => {
     const { chat, runner } = setup(port, 60_000);
     const first = run(runner, "one");
     await waitFor(() => chat.notices.length > 0, 5000, "the waiting notice");
-    expect(runner.stop(ROOM)).toBe(true);
+    expect(runner.stop(ROOM)).toBe("stopped");
     await first;
     expect(chat.notices.map((n) => n.text)).toEqual([strings.agentWaiting(AGENT, 60_000), strings.waitCancelled]);
 

@@ -91,7 +91,7 @@ describe("a runaway agent's turn ends with a notice and the room keeps working",
   it("!stop frees the room when the agent ignores the cancel", async () => {
     const { notices, reply } = await turn("/stubborn 100000 20", async () => {
       await waitFor(() => (chat.replies.at(-1)?.text.length ?? 0) > 0, 5000, "the first chunks");
-      expect(runner.stop(ROOM)).toBe(true);
+      expect(runner.stop(ROOM)).toBe("stopped");
     });
     expect(notices).toEqual([strings.cancelIgnored(LIMITS.cancelGraceMs)]);
     expect(reply?.stopped).toBe(true);

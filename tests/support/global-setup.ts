@@ -19,10 +19,8 @@ import type { SharedSynapseInfo } from "./synapse-env.js";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // SURFACES_E2E_DEFAULT_LIMITS=1: Synapse's own rate limits for everyone; the bots are exempted per user (startBot), as the operator guide says.
-  const synapse = await startSynapse({
-    topology: parseTopology(process.env["SURFACES_E2E_TOPOLOGY"]),
-    defaultRateLimits: process.env["SURFACES_E2E_DEFAULT_LIMITS"] === "1",
-  });
+  const defaultRateLimits = process.env["SURFACES_E2E_DEFAULT_LIMITS"] === "1";
+  const synapse = await startSynapse({ topology: parseTopology(process.env["SURFACES_E2E_TOPOLOGY"]), defaultRateLimits });
   const info: SharedSynapseInfo = {
     baseUrl: synapse.baseUrl,
     serverName: synapse.serverName,
@@ -31,6 +29,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     adminToken: synapse.adminToken,
     dir: synapse.dir,
     topology: synapse.topology,
+    defaultRateLimits,
   };
   project.provide("synapse", info);
   const workspace = mkdtempSync(join(tmpdir(), "surfaces-shared-agent-"));

@@ -84,21 +84,45 @@ export async function sendsEncrypted(token: string, roomId: string): Promise<boo
 
 type SendResult = MatrixResponse<{ event_id?: string; errcode?: string; retry_after_ms?: number }>;
 
-/**
- * Sends an m.room.message with a fresh txn id in one PUT (encrypted first
- * when the token's client has E2EE and the room is encrypted); returns the
- * status so rate-limit tests can see 429s.
- */
-export async function sendMessageRaw(baseUrl: string, token: string, roomId: string, content: Record<string, unknown>): Promise<SendResult> {
-  const wire = (await e2eeSessions.get(token)?.encrypt(roomId, "m.room.message", content)) ?? { type: "m.room.message", content };
-  const txn = `t${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${wire.type}/${txn}`;
-  return matrixFetch(baseUrl, token, "PUT", path, wire.content);
+/** An m.room.message as it goes on the wire: encrypted when the token's client has E2EE and the room is encrypted. */
+async function wireMessage(token: string, roomId: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> }> {
+  return (await e2eeSessions.get(token)?.encrypt(roomId, "m.room.message", content)) ?? { type: "m.room.message", content };
 }
 
-/** Sends m.text (see sendMessageRaw). */
+const sendPath = (roomId: string, type: string): string =>
+  `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${type}/t${Date.now()}-${Math.random().toString(36).slice(2)}`;
+
+/** Sends an m.room.message (see wireMessage) with a fresh txn id in one PUT; returns the status so rate-limit tests can see 429s. */
+export async function sendMessageRaw(baseUrl: string, token: string, roomId: string, content: Record<string, unknown>): Promise<SendResult> {
+  const wire = await wireMessage(token, roomId, content);
+  return matrixFetch(baseUrl, token, "PUT", sendPath(roomId, wire.type), wire.content);
+}
+
+/** Sends m.text in one PUT (see sendMessageRaw). */
 export function sendTextRaw(baseUrl: string, token: string, roomId: string, text: string): Promise<SendResult> {
   return sendMessageRaw(baseUrl, token, roomId, { msgtype: "m.text", body: text });
+}
+
+/**
+ * Sends an m.room.message as a person's client does: encrypted where the
+ * room is (see wireMessage), and a 429 (rc_message, under Synapse's default
+ * limits) waited out for the retry_after_ms the server gave, then the same
+ * transaction sent again. Resolves with the final response.
+ */
+export async function sendMessageAsUser(baseUrl: string, token: string, roomId: string, content: Record<string, unknown>): Promise<SendResult> {
+  const wire = await wireMessage(token, roomId, content);
+  const path = sendPath(roomId, wire.type);
+  for (let attempt = 1; ; attempt++) {
+    const res = await matrixFetch<SendResult["json"]>(baseUrl, token, "PUT", path, wire.content);
+    // Bounded so a server that never lets up fails the test instead of hanging it.
+    if (res.status !== 429 || attempt >= 50) return res;
+    await new Promise((r) => setTimeout(r, res.json.retry_after_ms ?? 1000));
+  }
+}
+
+/** Sends m.text as a person's client does (see sendMessageAsUser). */
+export function sendTextAsUser(baseUrl: string, token: string, roomId: string, text: string): Promise<SendResult> {
+  return sendMessageAsUser(baseUrl, token, roomId, { msgtype: "m.text", body: text });
 }
 
 /**

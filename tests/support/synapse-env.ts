@@ -23,6 +23,8 @@ export interface SharedSynapseInfo {
   dir: string;
   /** The homeserver shape of this run (SURFACES_E2E_TOPOLOGY). */
   topology: "sqlite" | "postgres" | "workers";
+  /** Synapse's own rate limits for everyone but the bots (SURFACES_E2E_DEFAULT_LIMITS=1); a private Synapse of a fault file follows it. */
+  defaultRateLimits: boolean;
 }
 
 declare module "vitest" {

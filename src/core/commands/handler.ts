@@ -44,7 +44,9 @@ export class CommandHandler {
       no: answer(false),
       always: (_d, ctx) => this.confirmations.answer(ctx.event.roomId, true, `cmd.${ctx.event.eventId}`, true),
       stop: async (d, ctx) => {
-        if (!d.turns.stop(ctx.event.roomId)) await ctx.reply(strings.nothingRunning);
+        const outcome = d.turns.stop(ctx.event.roomId);
+        if (outcome === "nothing") await ctx.reply(strings.nothingRunning);
+        else if (outcome === "cancelled") await ctx.reply(strings.stoppedBeforeStart);
       },
     };
   }
