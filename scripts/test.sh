@@ -4,9 +4,11 @@
 # then a check that the Synapse-backed tests really ran and nothing was
 # skipped. An unfiltered run then runs the user-journey e2e files a second
 # time against Synapse's worker topology (PostgreSQL, workers, Redis, nginx:
-# SURFACES_E2E_TOPOLOGY=workers, see tests/support/global-setup.ts), and the
-# fault and reliability e2e files under Synapse's default rate limits
-# (SURFACES_E2E_DEFAULT_LIMITS=1).
+# SURFACES_E2E_TOPOLOGY=workers, see tests/support/global-setup.ts), a third
+# time end-to-end encrypted: the bots create encrypted rooms and the test
+# users are E2EE clients (SURFACES_E2E_ENCRYPTED=1, see
+# tests/support/e2e-mode.ts), and the fault and reliability e2e files under
+# Synapse's default rate limits (SURFACES_E2E_DEFAULT_LIMITS=1).
 # Extra arguments go to `vitest run` (a filtered run only reports on e2e
 # instead of requiring it, and runs once, on SURFACES_E2E_TOPOLOGY's homeserver).
 # Expects Node 22 on PATH (scripts/run.sh).
@@ -38,6 +40,13 @@ if [ "$#" -eq 0 ]; then
   SURFACES_E2E_TOPOLOGY=workers vitest run --project e2e --reporter=default --reporter=json \
     --outputFile.json="$workers_report" "${files[@]}" || status=1
   SURFACES_REQUIRE_E2E=1 node scripts/check-e2e-ran.mjs "$workers_report" || status=1
+
+  echo "=== test.sh: user journeys again end-to-end encrypted (encrypted rooms, E2EE user clients)"
+  encrypted_report=.vitest-report-encrypted.json
+  rm -f "$encrypted_report"
+  SURFACES_E2E_ENCRYPTED=1 vitest run --project e2e --reporter=default --reporter=json \
+    --outputFile.json="$encrypted_report" "${files[@]}" || status=1
+  SURFACES_REQUIRE_E2E=1 node scripts/check-e2e-ran.mjs "$encrypted_report" || status=1
 fi
 
 if [ "$#" -eq 0 ]; then

@@ -12,6 +12,9 @@ import { policies, retrying } from "./retry.js";
 import type { MatrixSender } from "./sender.js";
 import { TypingIndicator } from "./typing.js";
 
+/** How long a new encrypted room's first message waits for the sync to show its owner's invite. */
+const MEMBER_SYNC_WAIT_MS = 30_000;
+
 /** Reactions, redactions and receipts only decorate: a few tries, not minutes of them. */
 const DECORATION = { maxAttempts: 4 };
 
@@ -19,6 +22,8 @@ export interface ChatAdapterOptions {
   editIntervalMs: number;
   /** Chat rooms the bot creates are end-to-end encrypted (default true). */
   encryptRooms?: boolean;
+  /** Bound on the wait for a new encrypted room's owner to show in the sync (default 30 s). */
+  memberSyncWaitMs?: number;
   /** Called with the ms from a reply's creation to its first visible event. */
   onFirstVisible?(ms: number): void;
 }
@@ -90,11 +95,33 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
   }
 
   async createChatRoom(spaceId: RoomId, name: string, binding: RoomBinding): Promise<RoomId> {
-    const request = chatRoomRequest(this.botUserId, spaceId, name, binding, this.options.encryptRooms ?? true);
+    const encrypted = this.options.encryptRooms ?? true;
+    const request = chatRoomRequest(this.botUserId, spaceId, name, binding, encrypted);
     const res = await this.rateLimited429(() => this.client.createRoom(request as Parameters<MatrixClient["createRoom"]>[0]));
     const roomId = asRoomId(res.room_id);
     await this.setSpaceChild(spaceId, roomId, true);
+    if (encrypted) await this.ownerInSync(roomId, binding.owner);
     return roomId;
+  }
+
+  /**
+   * Waits until the sync shows the owner invited to a new encrypted room.
+   * The crypto shares a message's room key with the members the synced state
+   * holds, and the sync can show the new room before Synapse has added the
+   * invite; a greeting sent then would stay undecryptable for the owner
+   * (a later share of the session starts at a later message).
+   */
+  private async ownerInSync(roomId: RoomId, owner: UserId): Promise<void> {
+    const deadline = Date.now() + (this.options.memberSyncWaitMs ?? MEMBER_SYNC_WAIT_MS);
+    for (;;) {
+      const membership = this.client.getRoom(roomId)?.getMember(owner)?.membership;
+      if (membership === "invite" || membership === "join") return;
+      if (Date.now() > deadline) {
+        this.logger.warn({ room_id: roomId, user: owner }, "the owner's invite has not shown in the sync; sending anyway");
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   // sendStateEvent is typed by the SDK's own table of state events; custom

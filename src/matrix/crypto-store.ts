@@ -6,7 +6,8 @@
  * account change (new one-time keys, a room key) is on disk before the
  * crypto hands out the request that uploads it — see docs/design-notes.md.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import setGlobalVars from "indexeddbshim";
 import type { MatrixClient } from "matrix-js-sdk";
@@ -14,6 +15,38 @@ import type { Logger } from "pino";
 
 /** The kv key naming this data directory's crypto databases. */
 export const CRYPTO_PREFIX_KEY = "matrix.crypto_store_prefix";
+/** The same name and the device it belongs to, in a file beside the databases (crypto/). */
+const PREFIX_FILE = "store-prefix";
+
+/** The store's name from its file, if the file names it for this device (a store holds one device's keys). */
+function readPrefix(file: string, deviceId: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const saved = JSON.parse(readFileSync(file, "utf8")) as { prefix?: unknown; device_id?: unknown };
+    return saved.device_id === deviceId && typeof saved.prefix === "string" ? saved.prefix : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a small file so that it is whole and on disk before anything depends on it. */
+function writeDurably(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, "w", 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const dirFd = openSync(dirname(file), "r");
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
 
 let installedDir: string | null = null;
 
@@ -84,13 +117,17 @@ export interface CryptoStoreDeps {
 
 /**
  * Starts the client's Rust crypto on the durable store. The database names
- * carry a random prefix kept in the bot's own database: a restart on the
- * same data directory opens the same device keys, a new data directory
- * starts a new store (never a stale one left in the same process).
+ * carry a random prefix kept beside them (with the device it belongs to) and
+ * in the bot's own database: a restart on the same data directory opens the
+ * same device keys, also after surfaces.db was lost; a new data directory or
+ * a new device starts a new store (never a stale one left in the process).
  */
 export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): Promise<void> {
   const dir = `${deps.dataDir}/crypto`;
-  let prefix = deps.kv.get(CRYPTO_PREFIX_KEY);
+  const prefixFile = `${dir}/${PREFIX_FILE}`;
+  const deviceId = client.getDeviceId() ?? "";
+  // The file beside the databases names them; the kv copy is how older versions kept it.
+  let prefix = readPrefix(prefixFile, deviceId) ?? deps.kv.get(CRYPTO_PREFIX_KEY);
   if (prefix && !existsSync(dir)) {
     // The homeserver still has this device's old keys; new ones will not be accepted for it.
     // (With a password, lost-crypto-store.ts has already made this a new device.)
@@ -100,10 +137,13 @@ export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): P
     );
   }
   installIndexedDb(dir, deps.logger);
-  if (!prefix) {
-    prefix = `surfaces-${randomBytes(6).toString("hex")}`;
-    deps.kv.set(CRYPTO_PREFIX_KEY, prefix);
-  }
+  prefix ??= `surfaces-${randomBytes(6).toString("hex")}`;
+  // Kept with the store, so a lost or deleted surfaces.db (rebuilt from room
+  // state) reopens the same device keys instead of making new ones that the
+  // homeserver refuses ("one time key … already exists").
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // installed once per process: a second bot's dir may not exist yet
+  if (readPrefix(prefixFile, deviceId) !== prefix) writeDurably(prefixFile, JSON.stringify({ prefix, device_id: deviceId }));
+  if (deps.kv.get(CRYPTO_PREFIX_KEY) !== prefix) deps.kv.set(CRYPTO_PREFIX_KEY, prefix);
   await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: prefix });
   const keys = await client.getCrypto()?.getOwnDeviceKeys();
   deps.logger.info({ device_id: client.getDeviceId(), ed25519: keys?.ed25519 }, "end-to-end encryption ready");

@@ -11,7 +11,8 @@ import path from "node:path";
 import type { MatrixEvent } from "matrix-js-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chunkText } from "../../src/reference-agent/directives.js";
-import { allEvents, eventually, roomState, startChat, type ChatFixture } from "../support/bot.js";
+import { eventually, roomState, startChat, type ChatFixture } from "../support/bot.js";
+import { fetchWireMessages } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
@@ -35,7 +36,7 @@ describe("encrypted rooms", () => {
 
   /** The server's copy of the bot's events in the room: what the homeserver can read. */
   const botWireTypes = async (roomId: string): Promise<string[]> =>
-    (await allEvents(synapse.baseUrl, chat.user.accessToken, roomId))
+    (await fetchWireMessages(synapse.baseUrl, chat.user.accessToken, roomId))
       .filter((e) => e.sender === chat.fx.bot.userId && !("state_key" in e))
       .map((e) => e.type);
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RegisteredUser } from "../../src/dev/synapse.js";
 import { attachmentLine } from "../../src/reference-agent/directives.js";
 import { botMessages, eventually, onboard, startBot, type BotFixture, type Onboarded } from "../support/bot.js";
-import { matrixFetch, type ShownMessage } from "../support/room-messages.js";
+import { downloadMedia, mediaUrl, uploadFor } from "../support/attachments.js";
+import { sendMessageRaw, sendsEncrypted, type ShownMessage } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
 
@@ -47,41 +48,20 @@ describe("files", () => {
   const shown = (roomId: string, token = alice.accessToken, bot = fx.bot.userId): Promise<ShownMessage[]> =>
     botMessages(synapse.baseUrl, token, roomId, bot);
 
-  async function upload(token: string, bytes: Uint8Array, name: string, mime: string): Promise<string> {
-    const res = await fetch(new URL(`/_matrix/media/v3/upload?filename=${encodeURIComponent(name)}`, synapse.baseUrl), {
-      method: "POST",
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": mime },
-      body: bytes,
-    });
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { content_uri: string }).content_uri;
-  }
-
-  async function download(mxc: string, token = alice.accessToken): Promise<Buffer> {
-    const [server, id] = mxc.slice("mxc://".length).split("/");
-    const res = await fetch(new URL(`/_matrix/client/v1/media/download/${server}/${id}`, synapse.baseUrl), {
-      headers: { Authorization: `Bearer ${token}` },
-    });
-    expect(res.status).toBe(200);
-    return Buffer.from(await res.arrayBuffer());
-  }
-
-  let txn = 0;
-  /** Uploads and posts a file message as the user; resolves with its event id. */
+  /** Uploads and posts a file message as the user (an encrypted attachment in an encrypted room); resolves with its event id. */
   async function sendFile(
     roomId: string,
     bytes: Uint8Array,
     name: string,
     mime: string,
-    opts: { msgtype?: string; caption?: string; token?: string } = {},
+    opts: { msgtype?: string; caption?: string; token?: string; size?: number } = {},
   ): Promise<string> {
     const token = opts.token ?? alice.accessToken;
-    const url = await upload(token, bytes, name, mime);
-    const content = { msgtype: opts.msgtype ?? "m.file", body: opts.caption ?? name, filename: name, url, info: { mimetype: mime, size: bytes.length } };
-    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/f${Date.now()}-${txn++}`;
-    const res = await matrixFetch<{ event_id: string }>(synapse.baseUrl, token, "PUT", path, content);
+    const media = await uploadFor(synapse.baseUrl, token, roomId, bytes, name, mime);
+    const content = { msgtype: opts.msgtype ?? "m.file", body: opts.caption ?? name, filename: name, ...media, info: { mimetype: mime, size: opts.size ?? bytes.length } };
+    const res = await sendMessageRaw(synapse.baseUrl, token, roomId, content);
     expect(res.status).toBe(200);
-    return res.json.event_id;
+    return res.json.event_id!;
   }
 
   /** Runs `action`, then waits for the first new bot message matching. */
@@ -163,13 +143,9 @@ describe("files", () => {
         expect(notice.body).toContain("big.bin");
         expect(notice.body).toContain("1000 bytes");
         // The advertised size lies (says 10 bytes); the stream limit still holds.
-        const url = await upload(bob.accessToken, randomBytes(5000), "liar.bin", "application/octet-stream");
         const liar = await after(
           bobRooms.chatRoomId,
-          () =>
-            matrixFetch(synapse.baseUrl, bob.accessToken, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(bobRooms.chatRoomId)}/send/m.room.message/liar1`, {
-              msgtype: "m.file", body: "liar.bin", filename: "liar.bin", url, info: { size: 10 },
-            }),
+          () => sendFile(bobRooms.chatRoomId, randomBytes(5000), "liar.bin", "application/octet-stream", { token: bob.accessToken, size: 10 }),
           (m) => m.body?.includes("liar.bin") === true,
           bob.accessToken,
           small.bot.userId,
@@ -195,7 +171,12 @@ describe("files", () => {
   });
 
   describe("from the agent to the user", () => {
-    const fileEvents = async (): Promise<ShownMessage[]> => (await shown(rooms.chatRoomId)).filter((m) => m.event.content["url"] !== undefined);
+    const fileEvents = async (): Promise<ShownMessage[]> => (await shown(rooms.chatRoomId)).filter((m) => mediaUrl(m.event.content) !== undefined);
+    /** The file's bytes as the user downloads them; in an encrypted room the file must be an encrypted attachment. */
+    const download = async (content: Record<string, unknown>): Promise<Buffer> => {
+      expect(content["url"] === undefined).toBe(await sendsEncrypted(alice.accessToken, rooms.chatRoomId));
+      return downloadMedia(synapse.baseUrl, alice.accessToken, content);
+    };
 
     /** `/file PATH`, then the bot's file event or notice about it. */
     const ask = (arg: string, match: (m: ShownMessage) => boolean) => after(rooms.chatRoomId, () => aliceClient.sendText(rooms.chatRoomId, `/file ${arg}`), match);
@@ -216,15 +197,15 @@ describe("files", () => {
       ["/workspace/…", "/workspace/out/blob.bin", "blob.bin", "application/octet-stream"],
       ["/agents/<id>/…", "/agents/alpha/out/report.csv", "report.csv", "text/csv"],
     ])("a %s path is sent as m.file and downloads to the same bytes", async (_kind, arg, name, mime) => {
-      const ev = await ask(arg, (m) => m.event.content["url"] !== undefined);
+      const ev = await ask(arg, (m) => mediaUrl(m.event.content) !== undefined);
       expect(ev.msgtype).toBe("m.file");
-      const c = ev.event.content as { body: string; filename: string; url: string; info: { mimetype: string; size: number } };
+      const c = ev.event.content as { body: string; filename: string; info: { mimetype: string; size: number } };
       expect(c.filename).toBe(name);
       expect(c.body).toBe(name);
       expect(c.info.mimetype).toBe(mime);
       const onDisk = readFileSync(path.join(workspace, "out", name));
       expect(c.info.size).toBe(onDisk.length);
-      expect(sha(await download(c.url))).toBe(sha(onDisk));
+      expect(sha(await download(ev.event.content))).toBe(sha(onDisk));
     });
 
     it("files are counted for operators, both ways, with their bytes", async () => {
@@ -236,11 +217,11 @@ describe("files", () => {
     });
 
     it("an image goes as m.image with width, height and the caption as body", async () => {
-      const ev = await ask("out/chart.png the quarterly chart", (m) => m.event.content["url"] !== undefined);
+      const ev = await ask("out/chart.png the quarterly chart", (m) => mediaUrl(m.event.content) !== undefined);
       expect(ev.msgtype).toBe("m.image");
-      const c = ev.event.content as { body: string; filename: string; url: string; info: Record<string, unknown> };
+      const c = ev.event.content as { body: string; filename: string; info: Record<string, unknown> };
       expect(c).toMatchObject({ body: "the quarterly chart", filename: "chart.png", info: { mimetype: "image/png", w: 7, h: 5 } });
-      expect(sha(await download(c.url))).toBe(sha(readFileSync(path.join(workspace, "out", "chart.png"))));
+      expect(sha(await download(ev.event.content))).toBe(sha(readFileSync(path.join(workspace, "out", "chart.png"))));
     });
 
     it.each([

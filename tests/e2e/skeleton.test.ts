@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendTextAsUser } from "../support/room-messages.js";
+import { e2eEncrypted, ENCRYPTION_STATE } from "../support/e2e-mode.js";
 import { useSynapse } from "../support/synapse-env.js";
 import { startUserClient, type UserClient } from "../support/user-client.js";
 import { botMessages, eventually, onboard, roomState, startBot, waitForBotMessage, type BotFixture, type Onboarded } from "../support/bot.js";
@@ -50,7 +51,8 @@ describe("walking skeleton", () => {
     expect(events["m.room.encryption"]).toBe(100);
     expect(events["m.space.child"]).toBe(100);
     expect(events["org.surfaces.room"]).toBe(100);
-    expect(await roomState(synapse.baseUrl, token, chatRoomId, "m.room.encryption")).toBeUndefined();
+    // Encrypted exactly when the bot is set to (SURFACES_ENCRYPT_ROOMS follows the harness mode).
+    expect(await roomState(synapse.baseUrl, token, chatRoomId, "m.room.encryption")).toEqual(e2eEncrypted() ? ENCRYPTION_STATE.content : undefined);
 
     // The user was invited to both (and joined them in onboard()).
     expect(aliceClient.client.getRoom(spaceId)?.getMyMembership()).toBe("join");
@@ -75,7 +77,7 @@ describe("walking skeleton", () => {
     const strangerClient = await startUserClient(synapse.baseUrl, stranger);
     try {
       const roomsBefore = fx.app.store.rooms.count();
-      const { room_id: roomId } = await strangerClient.client.createRoom({ invite: [fx.bot.userId] });
+      const roomId = await strangerClient.createRoom({ invite: [fx.bot.userId] });
       const sentence = await waitForBotMessage(synapse.baseUrl, stranger.accessToken, roomId, fx.bot.userId, () => true);
       expect(sentence.body).toMatch(/only serves people its operator has registered/);
       await eventually("the bot to leave", async () => {
@@ -94,7 +96,7 @@ describe("walking skeleton", () => {
   it("(d) a second invite from the same user creates no second Space", async () => {
     const spacesBefore = fx.app.store.rooms.byOwner(alice.userId as never, { includeArchived: true }).filter((r) => r.kind === "space");
     expect(spacesBefore).toHaveLength(1);
-    const { room_id: lobby2 } = await aliceClient.client.createRoom({ invite: [fx.bot.userId], name: "lobby 2" });
+    const lobby2 = await aliceClient.createRoom({ invite: [fx.bot.userId], name: "lobby 2" });
     await waitForBotMessage(synapse.baseUrl, alice.accessToken, lobby2, fx.bot.userId, (m) => (m.body ?? "").includes("already have a Space"));
     const spacesAfter = fx.app.store.rooms.byOwner(alice.userId as never, { includeArchived: true }).filter((r) => r.kind === "space");
     expect(spacesAfter.map((r) => r.roomId)).toEqual(spacesBefore.map((r) => r.roomId));

@@ -43,7 +43,7 @@ describe("trust boundaries", () => {
     const victimChat = fx.app.store.rooms.get(aliceRooms.chatRoomId as never)!.chatId!;
     const forged = { owner: eve.userId, kind: "chat", agent_id: "shared", platform_chat_id: victimChat, index: 7, archived: false };
     const forge = async (name: string): Promise<string> => {
-      const { room_id } = await eveClient.client.createRoom({
+      const room_id = await eveClient.createRoom({
         name,
         invite: [fx.bot.userId],
         initial_state: [{ type: "org.surfaces.room", state_key: "", content: forged }],
@@ -111,7 +111,7 @@ describe("trust boundaries", () => {
     const client = await startUserClient(synapse.baseUrl, stranger);
     try {
       const invite = async (): Promise<string> =>
-        (await client.client.createRoom({ invite: [fx.bot.userId], name: "hi bot" })).room_id;
+        client.createRoom({ invite: [fx.bot.userId], name: "hi bot" });
       const membershipsOf = async (roomId: string): Promise<string[]> =>
         (await allEvents(synapse.baseUrl, stranger.accessToken, roomId))
           .filter((e) => e.type === "m.room.member" && e.state_key === fx.bot.userId)

@@ -1,10 +1,11 @@
 /**
  * The crypto store is durable in the data directory: a bot process killed
- * with SIGKILL comes back with the same device keys; a new data directory
- * gets a new store. Real processes, real SQLite files.
+ * with SIGKILL comes back with the same device keys, also when surfaces.db
+ * was lost; a new data directory gets a new store. Real processes, real
+ * SQLite files.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,5 +50,12 @@ describe("crypto store", () => {
     expect(await keysOf(dir)).toEqual(first);
     const other = mkdtempSync(path.join(tmpdir(), "surfaces-crypto-"));
     expect((await keysOf(other)).ed25519).not.toBe(first.ed25519);
+  });
+
+  it("keeps the device keys when surfaces.db is lost (the crypto store names itself)", { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "surfaces-crypto-"));
+    const first = await keysOf(dir);
+    for (const f of ["surfaces.db", "surfaces.db-wal", "surfaces.db-shm"]) rmSync(path.join(dir, f), { force: true });
+    expect(await keysOf(dir)).toEqual(first);
   });
 });

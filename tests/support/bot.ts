@@ -10,6 +10,7 @@ import { start, type App, type StartOptions } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
 import type { RegisteredUser } from "../../src/dev/synapse.js";
 import { startReferenceAgent, type ReferenceAgent } from "../../src/reference-agent/server.js";
+import { e2eEncrypted, ENCRYPTION_STATE } from "./e2e-mode.js";
 import { useSynapse } from "./synapse-env.js";
 
 export interface AgentSpec {
@@ -96,9 +97,9 @@ export async function startBot(opts: BotOptions): Promise<BotFixture> {
     SURFACES_HTTP_ADDR: "off",
     SURFACES_AGENT_CONNECT_GRACE_MS: "2000",
     SURFACES_EDIT_INTERVAL_MS: "200",
-    // Most files read the rooms through the server's plaintext copy; the
-    // encrypted files turn this on with a user client that has crypto.
-    SURFACES_ENCRYPT_ROOMS: "false",
+    // Off unless the run is in encrypted mode (e2e-mode.ts): the encrypted
+    // files turn it on themselves, with user clients that have crypto.
+    SURFACES_ENCRYPT_ROOMS: String(e2eEncrypted()),
     ...opts.env,
   };
   const boot = async (extra: NodeJS.ProcessEnv = {}): Promise<App> => {
@@ -179,12 +180,12 @@ export async function allEvents(baseUrl: string, token: string, roomId: string):
 
 /**
  * Plays a new user's first minutes: open a room, invite the bot, accept the
- * Space and first chat room it creates.
+ * Space and first chat room it creates. The lobby is encrypted when asked or
+ * when the user's client has E2EE (what Element makes of a new DM).
  */
 export async function onboard(user: UserClient, token: string, baseUrl: string, bot: string, opts: { encryptedLobby?: boolean } = {}): Promise<Onboarded> {
-  // An encrypted lobby is what Element makes of a new DM.
-  const initial_state = opts.encryptedLobby ? [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }] : [];
-  const { room_id: lobbyId } = await user.client.createRoom({ invite: [bot], name: "lobby", initial_state });
+  const initial_state = opts.encryptedLobby ? [ENCRYPTION_STATE] : [];
+  const lobbyId = await user.createRoom({ invite: [bot], name: "lobby", initial_state });
   const spaceId = await user.waitForInvite((r) => r.getType() === "m.space" || r.currentState.getStateEvents("m.room.create", "")?.getContent()["type"] === "m.space", 30_000);
   await user.joinRoom(spaceId);
   const chatRoomId = await eventually("the first chat room invite", async () => {
@@ -196,6 +197,10 @@ export async function onboard(user: UserClient, token: string, baseUrl: string, 
     }
     return undefined;
   });
+  // Onboarding ends with the bot's greeting in the chat room, then its welcome
+  // in the lobby; in encrypted rooms they come later (keys go out first), and
+  // tests count the messages that follow them.
+  for (const roomId of [chatRoomId, lobbyId]) await waitForBotMessage(baseUrl, token, roomId, bot, () => true);
   return { spaceId, chatRoomId, lobbyId };
 }
 
@@ -212,15 +217,16 @@ export interface ChatFixture {
  * The usual start of an e2e file: a new user mapped to the first agent of
  * `opts.agents`, the bot, the user's client, and the onboarding done.
  */
-export async function startChat(opts: Omit<BotOptions, "users"> & { encrypted?: boolean }): Promise<ChatFixture> {
+export async function startChat(opts: Omit<BotOptions, "users"> & { /** Default: SURFACES_E2E_ENCRYPTED. */ encrypted?: boolean }): Promise<ChatFixture> {
   const synapse = useSynapse();
   const user = await synapse.newUser("alice");
   const agentId = opts.agents[0]?.id;
   if (!agentId) throw new Error("startChat needs at least one agent");
-  const env = opts.encrypted ? { SURFACES_ENCRYPT_ROOMS: "true", ...opts.env } : opts.env;
-  const fx = await startBot({ ...opts, ...(env && { env }), users: { [user.userId]: agentId } });
-  const client = await startUserClient(synapse.baseUrl, user, { crypto: opts.encrypted ?? false });
-  const rooms = await onboard(client, user.accessToken, synapse.baseUrl, fx.bot.userId, { encryptedLobby: opts.encrypted ?? false });
+  const encrypted = opts.encrypted ?? e2eEncrypted();
+  const env = { SURFACES_ENCRYPT_ROOMS: String(encrypted), ...opts.env };
+  const fx = await startBot({ ...opts, env, users: { [user.userId]: agentId } });
+  const client = await startUserClient(synapse.baseUrl, user, { crypto: encrypted });
+  const rooms = await onboard(client, user.accessToken, synapse.baseUrl, fx.bot.userId, { encryptedLobby: encrypted });
   return {
     fx,
     user,

@@ -6,6 +6,7 @@
  * mis-configure an agent start their own (tests/support/bot.ts).
  * SURFACES_E2E_TOPOLOGY picks the homeserver: sqlite (default, one process),
  * postgres, or workers (PostgreSQL, workers, Redis, nginx: src/dev/synapse.ts).
+ * SURFACES_E2E_ENCRYPTED=1 runs the files end-to-end encrypted (e2e-mode.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,6 +1,9 @@
 /**
  * Raw client-server API reads for exact assertions: everything a room holds,
  * oldest first, straight from /messages (no SDK timeline, no sync gaps).
+ * For a user whose client has end-to-end encryption (user-client.ts
+ * registers it under its access token) the reads return the events as that
+ * client decrypts them, and the raw sends encrypt in encrypted rooms.
  */
 
 export interface RawEvent {
@@ -11,6 +14,28 @@ export interface RawEvent {
   content: Record<string, unknown>;
   state_key?: string;
   unsigned?: Record<string, unknown>;
+  /** Set when the server holds it as m.room.encrypted: `type` and `content` are the decrypted ones. */
+  encrypted?: boolean;
+}
+
+/** A user's E2EE client as the raw reads and sends use it. */
+export interface E2eeSession {
+  /** The event as the user's client decrypts it (m.room.encrypted only; throws when it stays undecryptable). */
+  decrypt(roomId: string, event: RawEvent): Promise<RawEvent>;
+  /** Whether this client encrypts what it sends to the room. */
+  roomEncrypted(roomId: string): Promise<boolean>;
+  /** The wire form of an event for the room, or null when the room is not encrypted. */
+  encrypt(roomId: string, type: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> } | null>;
+}
+
+const e2eeSessions = new Map<string, E2eeSession>();
+
+/** Makes the raw reads and sends with `token` go through `session`; returns the unregistration. */
+export function registerE2ee(token: string, session: E2eeSession): () => void {
+  e2eeSessions.set(token, session);
+  return () => {
+    if (e2eeSessions.get(token) === session) e2eeSessions.delete(token);
+  };
 }
 
 /** One visible message with its edits folded in, as a client would show it. */
@@ -52,44 +77,77 @@ export async function matrixFetch<T = Record<string, unknown>>(
   return { status: res.status, json: (text ? JSON.parse(text) : {}) as T };
 }
 
-/** Sends m.text with a fresh txn id; returns the status so rate-limit tests can see 429s. */
-export async function sendTextRaw(
-  baseUrl: string,
-  token: string,
-  roomId: string,
-  text: string,
-): Promise<MatrixResponse<{ event_id?: string; errcode?: string; retry_after_ms?: number }>> {
-  const txn = `t${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`;
-  return matrixFetch(baseUrl, token, "PUT", path, { msgtype: "m.text", body: text });
+/** Whether what the token's user sends to the room is encrypted (their client has E2EE and the room is encrypted). */
+export async function sendsEncrypted(token: string, roomId: string): Promise<boolean> {
+  return (await e2eeSessions.get(token)?.roomEncrypted(roomId)) ?? false;
+}
+
+type SendResult = MatrixResponse<{ event_id?: string; errcode?: string; retry_after_ms?: number }>;
+
+/** An m.room.message as it goes on the wire: encrypted when the token's client has E2EE and the room is encrypted. */
+async function wireMessage(token: string, roomId: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> }> {
+  return (await e2eeSessions.get(token)?.encrypt(roomId, "m.room.message", content)) ?? { type: "m.room.message", content };
+}
+
+const sendPath = (roomId: string, type: string): string =>
+  `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${type}/t${Date.now()}-${Math.random().toString(36).slice(2)}`;
+
+/** Sends an m.room.message (see wireMessage) with a fresh txn id in one PUT; returns the status so rate-limit tests can see 429s. */
+export async function sendMessageRaw(baseUrl: string, token: string, roomId: string, content: Record<string, unknown>): Promise<SendResult> {
+  const wire = await wireMessage(token, roomId, content);
+  return matrixFetch(baseUrl, token, "PUT", sendPath(roomId, wire.type), wire.content);
+}
+
+/** Sends m.text in one PUT (see sendMessageRaw). */
+export function sendTextRaw(baseUrl: string, token: string, roomId: string, text: string): Promise<SendResult> {
+  return sendMessageRaw(baseUrl, token, roomId, { msgtype: "m.text", body: text });
 }
 
 /**
- * Sends m.text as a person's client does: a 429 (rc_message, under Synapse's
- * default limits) is waited out for the retry_after_ms the server gave, then
- * the same transaction is sent again. Resolves with the final response.
+ * Sends an m.room.message as a person's client does: encrypted where the
+ * room is (see wireMessage), and a 429 (rc_message, under Synapse's default
+ * limits) waited out for the retry_after_ms the server gave, then the same
+ * transaction sent again. Resolves with the final response.
  */
-export async function sendTextAsUser(
-  baseUrl: string,
-  token: string,
-  roomId: string,
-  text: string,
-): Promise<MatrixResponse<{ event_id?: string; errcode?: string; retry_after_ms?: number }>> {
-  const txn = `t${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`;
+export async function sendMessageAsUser(baseUrl: string, token: string, roomId: string, content: Record<string, unknown>): Promise<SendResult> {
+  const wire = await wireMessage(token, roomId, content);
+  const path = sendPath(roomId, wire.type);
   for (let attempt = 1; ; attempt++) {
-    const res = await matrixFetch<{ event_id?: string; errcode?: string; retry_after_ms?: number }>(baseUrl, token, "PUT", path, {
-      msgtype: "m.text",
-      body: text,
-    });
+    const res = await matrixFetch<SendResult["json"]>(baseUrl, token, "PUT", path, wire.content);
     // Bounded so a server that never lets up fails the test instead of hanging it.
     if (res.status !== 429 || attempt >= 50) return res;
     await new Promise((r) => setTimeout(r, res.json.retry_after_ms ?? 1000));
   }
 }
 
-/** Every event of the room visible to the token's user, oldest → newest. */
+/** Sends m.text as a person's client does (see sendMessageAsUser). */
+export function sendTextAsUser(baseUrl: string, token: string, roomId: string, text: string): Promise<SendResult> {
+  return sendMessageAsUser(baseUrl, token, roomId, { msgtype: "m.text", body: text });
+}
+
+/**
+ * Every event of the room visible to the token's user, oldest → newest;
+ * decrypted when the token's client has E2EE. There, a plaintext message
+ * after the room turned encrypted is an error: no client should send one.
+ */
 export async function fetchRoomMessages(baseUrl: string, token: string, roomId: string): Promise<RawEvent[]> {
+  const events = await fetchWireMessages(baseUrl, token, roomId);
+  const e2ee = e2eeSessions.get(token);
+  if (!e2ee) return events;
+  const clear: RawEvent[] = [];
+  let encryptedRoom = false;
+  for (const ev of events) {
+    if (ev.type === "m.room.encryption" && ev.state_key === "") encryptedRoom = true;
+    if (encryptedRoom && ev.type === "m.room.message") {
+      throw new Error(`plaintext m.room.message ${ev.event_id} from ${ev.sender} in the encrypted room ${roomId}: ${JSON.stringify(ev.content).slice(0, 200)}`);
+    }
+    clear.push(ev.type === "m.room.encrypted" ? await e2ee.decrypt(roomId, ev) : ev);
+  }
+  return clear;
+}
+
+/** The server's copy, never decrypted. */
+export async function fetchWireMessages(baseUrl: string, token: string, roomId: string): Promise<RawEvent[]> {
   const events: RawEvent[] = [];
   let from: string | undefined;
   for (;;) {

@@ -9,6 +9,7 @@ import {
   createClient,
   KnownMembership,
   MatrixError,
+  MatrixEvent as SdkEvent,
   MatrixEventEvent,
   MemoryStore,
   RoomEvent,
@@ -17,9 +18,13 @@ import {
   type MatrixEvent,
   type Room,
 } from "matrix-js-sdk";
+import type { CryptoBackend } from "matrix-js-sdk/lib/common-crypto/CryptoBackend.js";
+import type { ICreateRoomOpts } from "matrix-js-sdk/lib/@types/requests.js";
 import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
 // matrix-js-sdk's own logging library (a dependency of it, not of ours).
 import loglevel from "loglevel";
+import { e2eEncrypted, ENCRYPTION_STATE } from "./e2e-mode.js";
+import { registerE2ee, type E2eeSession, type RawEvent } from "./room-messages.js";
 
 export interface UserCredentials {
   userId: string;
@@ -33,6 +38,8 @@ export interface UserClient {
   /** Resolves with the id of a room the user is invited to (already or later). */
   waitForInvite(predicate?: (room: Room) => boolean, timeoutMs?: number): Promise<string>;
   joinRoom(roomId: string): Promise<void>;
+  /** Creates a room as Element would: encrypted from the start when this client has E2EE. */
+  createRoom(opts: ICreateRoomOpts): Promise<string>;
   /** Sends m.text; resolves with the event id. */
   sendText(roomId: string, text: string): Promise<string>;
   /**
@@ -140,10 +147,11 @@ export async function startUserClient(
   opts: {
     initialSyncLimit?: number;
     timeoutMs?: number;
-    /** End-to-end encryption with an in-memory Rust crypto store (an E2EE user, as in Element). */
+    /** End-to-end encryption with an in-memory Rust crypto store (an E2EE user, as in Element); default: SURFACES_E2E_ENCRYPTED. */
     crypto?: boolean;
   } = {},
 ): Promise<UserClient> {
+  const withCrypto = opts.crypto ?? e2eEncrypted();
   const client = createClient({
     baseUrl,
     userId: creds.userId,
@@ -152,11 +160,14 @@ export async function startUserClient(
     store: new MemoryStore(),
     logger: quietLogger,
   });
-  if (opts.crypto) await client.initRustCrypto({ useIndexedDB: false });
+  if (withCrypto) await client.initRustCrypto({ useIndexedDB: false });
   const prepared = waitForPrepared(client, opts.timeoutMs ?? 30_000);
   await client.startClient({ initialSyncLimit: opts.initialSyncLimit ?? 20, disablePresence: true, lazyLoadMembers: true });
   try {
     await prepared;
+    // Element's device has long published its keys when its user talks to
+    // the bot; a fresh test device must too, or the bot shares no room key with it.
+    if (withCrypto) await waitForPublishedDevice(baseUrl, creds, opts.timeoutMs ?? 30_000);
   } catch (err) {
     client.stopClient();
     throw err;
@@ -178,6 +189,8 @@ export async function startUserClient(
     }
     return text;
   };
+
+  const unregister = withCrypto ? registerE2ee(creds.accessToken, e2eeSession(client, creds.userId)) : () => undefined;
 
   return {
     client,
@@ -201,6 +214,11 @@ export async function startUserClient(
         client.getRoom(roomId)?.getMyMembership() === KnownMembership.Join ? true : undefined,
       );
     },
+    createRoom: async (createOpts) => {
+      const state = createOpts.initial_state ?? [];
+      const encrypt = withCrypto && !state.some((e) => e.type === ENCRYPTION_STATE.type);
+      return (await client.createRoom({ ...createOpts, initial_state: encrypt ? [...state, ENCRYPTION_STATE] : state })).room_id;
+    },
     sendText: async (roomId, text) => (await client.sendTextMessage(roomId, text)).event_id,
     waitForMessage: (roomId, predicate, timeoutMs = 30_000) =>
       waitUntil(client, `a matching message in ${roomId}`, timeoutMs, () =>
@@ -209,8 +227,76 @@ export async function startUserClient(
     latestText,
     messages,
     stop: () => {
+      unregister();
       client.stopClient();
       client.removeAllListeners();
+    },
+  };
+}
+
+/** Resolves once the homeserver hands out this device's identity keys to others (`/keys/query`). */
+async function waitForPublishedDevice(baseUrl: string, creds: UserCredentials, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(new URL("/_matrix/client/v3/keys/query", baseUrl), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${creds.accessToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ device_keys: { [creds.userId]: [creds.deviceId] } }),
+    });
+    const json = (await res.json()) as { device_keys?: Record<string, Record<string, unknown>> };
+    if (json.device_keys?.[creds.userId]?.[creds.deviceId]) return;
+    if (Date.now() > deadline) throw new Error(`${creds.userId}'s device ${creds.deviceId} did not publish its keys within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** How long a read waits for an event's room key to reach the user's client before calling it undecryptable. */
+const KEY_WAIT_MS = 10_000;
+
+/**
+ * The raw reads' view through this client's crypto: each event decrypted
+ * once (cached by id), its relation taken from the unencrypted part as
+ * clients do; raw sends encrypted for the room's members.
+ */
+function e2eeSession(client: MatrixClient, userId: string): E2eeSession {
+  const crypto = (): CryptoBackend => {
+    // The CryptoApi the client exposes is the Rust backend, which also encrypts and decrypts single events.
+    const backend = client.getCrypto() as CryptoBackend | undefined;
+    if (!backend) throw new Error(`${userId}'s client has no crypto`);
+    return backend;
+  };
+  const decrypted = new Map<string, RawEvent>();
+  return {
+    async decrypt(roomId, raw) {
+      if (typeof raw.content["ciphertext"] !== "string") return raw; // redacted
+      const known = decrypted.get(raw.event_id);
+      if (known) return known;
+      const deadline = Date.now() + KEY_WAIT_MS;
+      for (;;) {
+        const ev = new SdkEvent({ ...raw, room_id: roomId });
+        await ev.attemptDecryption(crypto());
+        if (!ev.isDecryptionFailure()) {
+          const content = { ...ev.getClearContent() } as Record<string, unknown>;
+          const relation = raw.content["m.relates_to"];
+          if (relation !== undefined && content["m.relates_to"] === undefined) content["m.relates_to"] = relation;
+          const clearEvent: RawEvent = { ...raw, type: ev.getType(), content, encrypted: true };
+          decrypted.set(raw.event_id, clearEvent);
+          return clearEvent;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`${userId} cannot decrypt ${raw.event_id} from ${raw.sender} in ${roomId}: ${ev.decryptionFailureReason ?? "no reason"}`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    roomEncrypted: (roomId) => crypto().isEncryptionEnabledInRoom(roomId),
+    async encrypt(roomId, type, content) {
+      if (!(await crypto().isEncryptionEnabledInRoom(roomId))) return null;
+      const room = client.getRoom(roomId);
+      if (!room) throw new Error(`${userId}'s client does not know ${roomId}`);
+      const ev = new SdkEvent({ type, content, room_id: roomId, sender: userId, event_id: `~local-${Date.now()}` });
+      await crypto().encryptEvent(ev, room);
+      return { type: ev.getWireType(), content: ev.getWireContent() };
     },
   };
 }
