@@ -76,8 +76,10 @@ export async function runManyRooms(ctx: BenchContext, many: ManyRooms): Promise<
   await ctx.botChild.ask("gc");
   const rssBefore = memory(ctx.botChild.pid).rssMb;
   resetPeak(ctx.botChild.pid);
+  await ctx.botChild.ask("requests");
   const bot = await phase(syncs, many.users, many.botRooms, ctx.bot.userId, ctx.botChild.pid, hs, "bot");
   const peak = memory(ctx.botChild.pid).hwmMb;
+  const { requests } = await ctx.botChild.ask<{ requests: Record<string, number> }>("requests");
   await Promise.all(syncs.map((s) => s.stop()));
 
   const b = summarize(bot.latencies);
@@ -92,6 +94,14 @@ export async function runManyRooms(ctx: BenchContext, many: ManyRooms): Promise<
     { bench: "rooms", metric: "responder CPU ms per answer (bot vs floor client)", value: fmt(perAnswer(bot.responderCpu, bot), "ms"), baseline: fmt(perAnswer(floor.responderCpu, floor), "ms"), ratio: fmtRatio(ratio(bot.responderCpu / b.n, floor.responderCpu / f.n)), target: "" },
     { bench: "rooms", metric: "bot CPU vs Synapse CPU, same phase", value: `${fmt(bot.responderCpu)} s`, baseline: `Synapse ${fmt(bot.synapseCpu)} s`, ratio: fmtRatio(ratio(bot.responderCpu, bot.synapseCpu)), target: "" },
     { bench: "rooms", metric: "Synapse CPU ms per answer (bot phase vs floor phase)", value: fmt(perAnswer(bot.synapseCpu, bot), "ms"), baseline: fmt(perAnswer(floor.synapseCpu, floor), "ms"), ratio: fmtRatio(ratio(bot.synapseCpu / b.n, floor.synapseCpu / f.n)), target: "" },
+    { bench: "rooms", metric: "bot homeserver requests per answer, by kind", value: perAnswerKinds(requests, b.n), baseline: "floor: 1 send + its share of /sync", ratio: "", target: "" },
     { bench: "rooms", metric: "bot peak RSS during the phase", value: fmt(peak, "MB"), baseline: `before ${fmt(rssBefore, "MB")}`, ratio: "", target: "" },
   ];
+}
+
+/** `sync 1.4, send 1.0, …` (requests of each kind divided by the answers). */
+function perAnswerKinds(requests: Record<string, number>, answers: number): string {
+  const total = Object.values(requests).reduce((a, b) => a + b, 0);
+  const parts = Object.entries(requests).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${(n / answers).toFixed(2)}`);
+  return `${(total / answers).toFixed(2)} (${parts.join(", ")})`;
 }

@@ -5,6 +5,7 @@
  * Then the idle RSS, against a bot holding no rooms.
  */
 import { SYNC_TIMELINE_LIMIT } from "../src/app.js";
+import { syncFilterDefinition } from "../src/matrix/matrix-session.js";
 import { sleep, wallNow } from "./lib/clock.js";
 import type { Cs } from "./lib/cs-api.js";
 import { memory } from "./lib/proc.js";
@@ -15,7 +16,7 @@ import { fmt, fmtRatio, ratio } from "./lib/stats.js";
 const OWNER = "@nobody:localhost";
 
 async function rawInitialSync(bot: Cs): Promise<number> {
-  const filter = JSON.stringify({ room: { timeline: { limit: SYNC_TIMELINE_LIMIT }, state: { lazy_load_members: true } }, presence: { not_types: ["*"] } });
+  const filter = JSON.stringify(syncFilterDefinition(SYNC_TIMELINE_LIMIT));
   const t0 = wallNow();
   const body = await bot.req<{ rooms?: { join?: Record<string, unknown> } }>("GET", `/_matrix/client/v3/sync?timeout=0&filter=${encodeURIComponent(filter)}`);
   const ms = wallNow() - t0;

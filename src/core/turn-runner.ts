@@ -131,7 +131,9 @@ export class TurnRunner {
     try {
       const request = { turnId, chatId: input.chatId, user: input.user, text: input.text, attachments: input.attachments };
       if (!(await this.deliver(turn, request, sink, log))) return;
-      log.info("turn forwarded");
+      // Debug: "turn finished" carries the same context at info, and pino's
+      // synchronous write of a second line per answer showed in the profile.
+      log.debug("turn forwarded");
       // Element then shows the message as read by the bot: the agent has it.
       // A quick answer's receipt follows the answer (sent first, it woke the
       // user's sync once more and delayed the answer: relay p50 +20 ms); a

@@ -4,7 +4,7 @@
  * sync filter, the sender and the chat adapter, and readiness — the first
  * sync the homeserver itself answered.
  */
-import { ClientEvent, Filter, SyncState, type MatrixClient, type SyncStateData } from "matrix-js-sdk";
+import { ClientEvent, Filter, SyncState, type IFilterDefinition, type MatrixClient, type SyncStateData } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { MatrixChatAdapter } from "./chat-adapter.js";
 import { initCrypto, stopSyncKeepCrypto } from "./crypto-store.js";
@@ -142,9 +142,29 @@ function watchSync(client: MatrixClient, logger: Logger, onSynced: () => void): 
 
 function syncFilter(userId: string, timelineLimit: number): Filter {
   const filter = new Filter(userId);
-  filter.setDefinition({
-    room: { timeline: { limit: timelineLimit }, state: { lazy_load_members: true } },
-    presence: { not_types: ["*"] },
-  });
+  filter.setDefinition(syncFilterDefinition(timelineLimit));
   return filter;
+}
+
+/**
+ * What the bot asks the homeserver to sync: only what it reads. Left out:
+ * presence; rooms' ephemeral events (read receipts and typing: the bot sends
+ * its own but never reads anyone's, and each receipt it sent came back as a
+ * sync of its own, a wake-up and a full pass through the SDK and its crypto
+ * for nothing); rooms' account data (tags, fully-read markers: the bot reads
+ * none). Kept: timelines and state (with lazy-loaded members), global
+ * account data (secret storage, cross-signing, key backup), and the
+ * top-level to-device events and device lists that end-to-end encryption
+ * needs, which no room filter touches.
+ */
+export function syncFilterDefinition(timelineLimit: number): IFilterDefinition {
+  return {
+    room: {
+      timeline: { limit: timelineLimit },
+      state: { lazy_load_members: true },
+      ephemeral: { not_types: ["*"] },
+      account_data: { not_types: ["*"] },
+    },
+    presence: { not_types: ["*"] },
+  };
 }

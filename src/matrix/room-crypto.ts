@@ -3,7 +3,7 @@
  * bot sends there. The sender keeps its own PUT with derived transaction ids
  * (sender.ts); this only turns content into `m.room.encrypted` first.
  */
-import { Method, MatrixEvent, type MatrixClient, type Room } from "matrix-js-sdk";
+import { Method, MatrixEvent, RoomStateEvent, type MatrixClient, type Room } from "matrix-js-sdk";
 import type { Logger } from "pino";
 
 /** What the crypto backend offers beyond the public CryptoApi (matrix-js-sdk's CryptoBackend). */
@@ -25,10 +25,16 @@ const ROOM_WAIT_MS = 30_000;
 export class RoomCrypto {
   /** Rooms known to be encrypted (encryption cannot be switched off again). */
   private readonly encrypted = new Set<string>();
+  /**
+   * Rooms whose "not encrypted" was confirmed once with the crypto store and
+   * the homeserver. Later the answer can only change through an
+   * `m.room.encryption` event in the sync, which the listener below records;
+   * asking the crypto store on every send (an IndexedDB read) was a visible
+   * share of the bot's CPU per answer in unencrypted rooms.
+   */
+  private readonly confirmedClear = new Set<string>();
   /** Rooms the crypto has been seen able to encrypt for (its room settings cannot be taken back). */
   private readonly ready = new Set<string>();
-  /** Rooms the homeserver was asked about once (local state may lag right after a join). */
-  private readonly askedServer = new Set<string>();
   /** Calls into the crypto still running: close() waits for them before the wasm machine is freed. */
   private readonly inflight = new Set<Promise<unknown>>();
   private closed = false;
@@ -36,7 +42,14 @@ export class RoomCrypto {
   constructor(
     private readonly client: MatrixClient,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // Kept even if the state event later vanishes from the room's state (a
+    // state reset): a room never goes back to sending in the clear.
+    client.on(RoomStateEvent.Events, (event: MatrixEvent) => {
+      const roomId = event.getRoomId();
+      if (roomId && event.getType() === "m.room.encryption" && event.getStateKey() === "") this.encrypted.add(roomId);
+    });
+  }
 
   private get backend(): EventEncrypter | undefined {
     return this.client.getCrypto() as unknown as EventEncrypter | undefined;
@@ -50,13 +63,13 @@ export class RoomCrypto {
   isEncrypted(roomId: string): Promise<boolean> {
     return this.track(async () => {
       if (this.encrypted.has(roomId)) return true;
-      const room = this.client.getRoom(roomId);
-      // Local state first; a "no" is checked with the homeserver once per
-      // room, because the SDK shows a just-joined room before its state.
-      let yes = room?.hasEncryptionStateEvent() === true || ((await this.backend?.isEncryptionEnabledInRoom(roomId)) ?? false);
-      if (!yes && !this.askedServer.has(roomId)) {
-        yes = await this.serverSaysEncrypted(roomId);
-        this.askedServer.add(roomId);
+      // Local state first; a "no" is checked with the crypto store (which
+      // remembers rooms encrypted in earlier runs) and the homeserver once
+      // per room, because the SDK shows a just-joined room before its state.
+      let yes = this.client.getRoom(roomId)?.hasEncryptionStateEvent() === true;
+      if (!yes && !this.confirmedClear.has(roomId)) {
+        yes = ((await this.backend?.isEncryptionEnabledInRoom(roomId)) ?? false) || (await this.serverSaysEncrypted(roomId));
+        if (!yes) this.confirmedClear.add(roomId);
       }
       if (yes) this.encrypted.add(roomId);
       return yes;

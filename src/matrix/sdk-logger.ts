@@ -1,5 +1,5 @@
 import loglevel from "loglevel";
-import type { Logger as PinoLogger } from "pino";
+import type { Level, Logger as PinoLogger } from "pino";
 import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
 
 /**
@@ -8,14 +8,25 @@ import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
  */
 export function sdkLogger(pino: PinoLogger, namespace = "matrix-js-sdk"): SdkLogger {
   const log = pino.child({ component: namespace });
-  const join = (msg: unknown[]): string => msg.map((m) => (typeof m === "string" ? m : safeString(m))).join(" ");
   return {
-    trace: (...msg: unknown[]) => log.trace(join(msg)),
-    debug: (...msg: unknown[]) => log.debug(join(msg)),
-    info: (...msg: unknown[]) => log.debug(join(msg)),
-    warn: (...msg: unknown[]) => log.debug(join(msg)),
-    error: (...msg: unknown[]) => log.warn(join(msg)),
+    trace: writer(log, "trace"),
+    debug: writer(log, "debug"),
+    info: writer(log, "debug"),
+    warn: writer(log, "debug"),
+    error: writer(log, "warn"),
     getChild: (ns: string) => sdkLogger(pino, `${namespace}:${ns}`),
+  };
+}
+
+/**
+ * The SDK logs every request and sync step; at the bot's usual level (info)
+ * those lines are dropped, so the check comes before joining and
+ * stringifying the arguments, not after (that work was a visible share of
+ * the bot's CPU per answer).
+ */
+function writer(log: PinoLogger, level: Level): (...msg: unknown[]) => void {
+  return (...msg: unknown[]) => {
+    if (log.isLevelEnabled(level)) log[level](msg.map((m) => (typeof m === "string" ? m : safeString(m))).join(" "));
   };
 }
 
@@ -35,10 +46,7 @@ function safeString(value: unknown): string {
  */
 export function routeSdkModuleLogs(pino: PinoLogger): void {
   const log = pino.child({ component: "matrix-js-sdk" });
-  const factory: loglevel.MethodFactory = (method) => {
-    const level = method === "error" ? "warn" : method === "trace" ? "trace" : "debug";
-    return (...msg: unknown[]) => log[level](msg.map((m) => (typeof m === "string" ? m : safeString(m))).join(" "));
-  };
+  const factory: loglevel.MethodFactory = (method) => writer(log, method === "error" ? "warn" : method === "trace" ? "trace" : "debug");
   loglevel.methodFactory = factory;
   for (const l of Object.values(loglevel.getLoggers())) {
     l.methodFactory = factory;

@@ -217,6 +217,23 @@ describe("encrypted rooms", () => {
     expect([...(devices.get(chat.fx.bot.userId)?.keys() ?? [])]).toEqual([deviceBefore]);
   });
 
+  it("encrypts its answers from the moment a user turns encryption on in a room where it wrote in the clear", async () => {
+    // A second DM, made in the clear: the bot answers there unencrypted (and
+    // remembers the room as clear), until the user turns encryption on.
+    const { room_id: roomId } = await chat.client.client.createRoom({ invite: [chat.fx.bot.userId], name: "plain dm" });
+    const greeting = await chat.client.waitForMessage(roomId, (e) => e.getSender() === chat.fx.bot.userId, 60_000);
+    expect(greeting.isEncrypted()).toBe(false);
+    const clear = await ask(roomId, "!help", (b) => b.includes("!new"));
+    expect(clear.isEncrypted()).toBe(false);
+    await chat.client.client.sendStateEvent(roomId, "m.room.encryption" as never, { algorithm: "m.megolm.v1.aes-sha2" } as never, "");
+    await eventually("the user's client sees the room encrypted", async () =>
+      (await chat.client.client.getCrypto()!.isEncryptionEnabledInRoom(roomId)) ? true : undefined,
+    );
+    const secret = await ask(roomId, "!help", (b) => b.includes("!new"));
+    expect(secret.isEncrypted()).toBe(true);
+    expect(secret.isDecryptionFailure()).toBe(false);
+  });
+
   async function download(mxc: string): Promise<Buffer> {
     const [server, id] = mxc.slice("mxc://".length).split("/");
     const res = await fetch(new URL(`/_matrix/client/v1/media/download/${server}/${id}`, synapse.baseUrl), {
