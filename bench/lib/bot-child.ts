@@ -11,6 +11,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { WebSocket } from "ws";
 import { start, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
+import { countRequests, takeRequestCounts } from "./request-count.js";
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -27,6 +28,7 @@ const TEXT_KEEP = 200;
 let lastSync = 0;
 let tracing = true;
 
+countRequests();
 const origFetch = globalThis.fetch;
 globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
   const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
@@ -115,6 +117,9 @@ process.on("message", (msg: { cmd: string; id: number }) => {
       return;
     case "trace":
       reply({ trace: trace.splice(0) });
+      return;
+    case "requests":
+      reply({ counts: takeRequestCounts() });
       return;
     case "gc":
       (globalThis as { gc?: () => void }).gc?.();
