@@ -15,8 +15,8 @@ export interface RequestCost {
 /** Byte offset of the log's end: the mark a later `costsSince` reads from. */
 export const logMark = (file: string): number => statSync(file).size;
 
-// ... - {@u000:localhost} Processed request: 0.012sec/0.000sec (0.008sec, 0.001sec) (…) 59B 200 "PUT /_matrix/… HTTP/1.1" …
-const LINE = /\{(@[^:}]+):[^}]*\} Processed request: [-\d.]+sec\/[-\d.]+sec \(([\d.]+)sec, ([\d.]+)sec\).*? "(\w+) (\S+) HTTP/;
+// ... - {@u000:localhost} Processed request: 0.012sec/0.000sec ru=(0.008sec, 0.001sec) db=(…) 59B 200 "PUT /_matrix/… HTTP/1.1" …
+const LINE = /\{(@[^:}]+):[^}]*\} Processed request: [-\d.]+sec\/[-\d.]+sec (?:ru=)?\(([\d.]+)sec, ([\d.]+)sec\).*? "(\w+) (\S+) HTTP/;
 
 /** Costs keyed "<who> <kind>", `who` named by `role` from the requester's localpart. */
 export function costsSince(file: string, from: number, role: (localpart: string) => string): Map<string, RequestCost> {
