@@ -45,9 +45,12 @@ export class RoomCrypto {
       if (this.encrypted.has(roomId)) return true;
       const room = this.client.getRoom(roomId);
       // Local state first; a "no" is checked with the homeserver once per
-      // room, because the SDK shows a just-joined room before its state.
+      // room, because the SDK shows a just-joined room before its state —
+      // unless the sync has delivered the room's state (its m.room.create),
+      // which then holds any m.room.encryption too.
       let yes = room?.hasEncryptionStateEvent() === true || ((await this.backend?.isEncryptionEnabledInRoom(roomId)) ?? false);
-      if (!yes && !this.askedServer.has(roomId)) {
+      const stateSynced = room?.currentState.getStateEvents("m.room.create", "") != null;
+      if (!yes && !stateSynced && !this.askedServer.has(roomId)) {
         yes = await this.serverSaysEncrypted(roomId);
         this.askedServer.add(roomId);
       }
