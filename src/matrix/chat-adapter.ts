@@ -90,9 +90,11 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
   }
 
   async createChatRoom(spaceId: RoomId, name: string, binding: RoomBinding): Promise<RoomId> {
-    const request = chatRoomRequest(this.botUserId, spaceId, name, binding, this.options.encryptRooms ?? true);
+    const encrypted = this.options.encryptRooms ?? true;
+    const request = chatRoomRequest(this.botUserId, spaceId, name, binding, encrypted);
     const res = await this.rateLimited429(() => this.client.createRoom(request as Parameters<MatrixClient["createRoom"]>[0]));
     const roomId = asRoomId(res.room_id);
+    if (encrypted) this.sender.crypto?.markEncrypted(roomId);
     await this.setSpaceChild(spaceId, roomId, true);
     return roomId;
   }

@@ -47,7 +47,8 @@ export class RoomCrypto {
       // Local state first; a "no" is checked with the homeserver once per
       // room, because the SDK shows a just-joined room before its state —
       // unless the sync has delivered the room's state (its m.room.create),
-      // which then holds any m.room.encryption too.
+      // which then holds any m.room.encryption too (the bot's own new rooms,
+      // whose creation a sync may cut in two, are marked by markEncrypted).
       let yes = room?.hasEncryptionStateEvent() === true || ((await this.backend?.isEncryptionEnabledInRoom(roomId)) ?? false);
       const stateSynced = room?.currentState.getStateEvents("m.room.create", "") != null;
       if (!yes && !stateSynced && !this.askedServer.has(roomId)) {
@@ -57,6 +58,14 @@ export class RoomCrypto {
       if (yes) this.encrypted.add(roomId);
       return yes;
     });
+  }
+
+  /**
+   * A room the bot itself just created encrypted: its sync may show the room
+   * before the m.room.encryption of its initial state.
+   */
+  markEncrypted(roomId: string): void {
+    this.encrypted.add(roomId);
   }
 
   /** The type and content to put on the wire: encrypted in an encrypted room. */
