@@ -42,9 +42,9 @@ async function measure(topology: SynapseTopology): Promise<Result> {
     await pool(syncs, 8, (s) => s.start());
     const hs = () => world.homeserverCpu();
     log(`${topology}: floor phase`);
-    const floor = await phase(syncs, many.users, many.floorRooms, echo.userId, echoChild.pid, hs, "floor");
+    const floor = await phase(syncs, many.users, many.floorRooms, echo.userId, echoChild, hs, "floor");
     log(`${topology}: bot phase`);
-    const botPhase = await phase(syncs, many.users, many.botRooms, bot.userId, botChild.pid, hs, "bot");
+    const botPhase = await phase(syncs, many.users, many.botRooms, bot.userId, botChild, hs, "bot");
     await Promise.all(syncs.map((s) => s.stop()));
     await botChild.stop();
     await echoChild.stop();

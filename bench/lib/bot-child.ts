@@ -12,6 +12,7 @@ import { MatrixEventEvent, type MatrixEvent } from "matrix-js-sdk";
 import { WebSocket } from "ws";
 import { start, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
+import { countRequests, takeRequestCounts } from "./request-count.js";
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -33,24 +34,12 @@ const TEXT_KEEP = 200;
 let lastSync = 0;
 let tracing = true;
 
-/** The bot's homeserver requests by kind, since the last "requests" ask (what each answer costs in round trips). */
-let requests: Record<string, number> = {};
-const REQUEST_KINDS: Array<[string, RegExp]> = [
-  ["sync", /\/sync\?/],
-  ["send", /\/send\/[^/]+\/[^/]+$/],
-  ["receipt", /\/receipt\//],
-  ["typing", /\/typing\//],
-  ["crypto", /\/keys\/|\/sendToDevice\/|\/room_keys\//],
-];
-const kindOf = (url: string): string => REQUEST_KINDS.find(([, re]) => re.test(url.split("#")[0] ?? url))?.[0] ?? "other";
-
+countRequests();
 const origFetch = globalThis.fetch;
 globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
   const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
   const method = init?.method ?? "GET";
   const t = now();
-  const kind = kindOf(url);
-  requests[kind] = (requests[kind] ?? 0) + 1;
   if (tracing && method === "PUT" && url.includes("/send/m.room.message/") && typeof init?.body === "string") {
     const content = JSON.parse(init.body) as Record<string, unknown>;
     const next = content["m.new_content"] as Record<string, unknown> | undefined;
@@ -186,12 +175,11 @@ process.on("message", (msg: { cmd: string; id: number }) => {
       reply({ p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 });
       loopDelay.reset();
       return;
-    case "requests":
-      reply({ requests });
-      requests = {};
-      return;
     case "trace":
       reply({ trace: trace.splice(0) });
+      return;
+    case "requests":
+      reply({ counts: takeRequestCounts() });
       return;
     case "gc":
       (globalThis as { gc?: () => void }).gc?.();

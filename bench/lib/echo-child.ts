@@ -4,6 +4,9 @@
  * "echo: <body>" back in the same room. Run as a child process like the bot.
  */
 import { Cs, SyncLoop } from "./cs-api.js";
+import { countRequests, takeRequestCounts } from "./request-count.js";
+
+countRequests();
 
 const [baseUrl, token, userId] = [process.env["ECHO_BASE_URL"], process.env["ECHO_TOKEN"], process.env["ECHO_USER_ID"]];
 if (!baseUrl || !token || !userId) throw new Error("ECHO_BASE_URL, ECHO_TOKEN and ECHO_USER_ID are required");
@@ -17,6 +20,7 @@ sync.onEvent(({ roomId, event }) => {
 });
 
 process.on("message", (msg: { cmd: string; id: number }) => {
+  if (msg.cmd === "requests") process.send?.({ type: "reply", id: msg.id, counts: takeRequestCounts() });
   if (msg.cmd === "stop") {
     void sync.stop().then(() => {
       process.send?.({ type: "reply", id: msg.id });

@@ -42,7 +42,7 @@ export interface BenchWorld {
 export async function createWorld(topology: SynapseTopology = "sqlite"): Promise<BenchWorld> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "surfaces-bench-"));
   const logger = pino({ level: "silent" });
-  const synapse = await startSynapse({ maxUploadSize: "300M", logger, topology });
+  const synapse = await startSynapse({ maxUploadSize: "300M", logger, topology, accessLog: process.env["BENCH_ACCESS_LOG"] === "1" });
   const agentsRoot = path.join(dir, "agents");
   const workspace = path.join(agentsRoot, AGENT_ID);
   mkdirSync(workspace, { recursive: true });

@@ -33,8 +33,8 @@ export interface ActiveTurn {
   stopRequested: boolean;
   /** The tools the agent ran, for the final answer; absent when the trail is off. */
   trail?: ToolTrail;
-  /** The answer shows, so typing was turned off. */
-  typingCleared?: boolean;
+  /** The agent's answer has begun (its first text or block): typing is off and the answer's event is on its way. */
+  answerStarted?: boolean;
 }
 
 /** The notice for each of the port's limit codes, given the limit that was passed. */
@@ -134,20 +134,23 @@ export class TurnRunner {
       // Debug: "turn finished" carries the same context at info, and pino's
       // synchronous write of a second line per answer showed in the profile.
       log.debug("turn forwarded");
-      // Element then shows the message as read by the bot: the agent has it.
-      // A quick answer's receipt follows the answer (sent first, it woke the
-      // user's sync once more and delayed the answer: relay p50 +20 ms); a
-      // turn that takes longer shows the message read after a moment.
+      // Element shows the message as read by the bot once the agent has it.
+      // Clients take every event as a read receipt of its sender, so the
+      // answer itself marks the message read: an explicit m.read goes out
+      // only when no answer is under way after a moment (a long turn), or
+      // the turn ended without one. Each receipt is a request, a database
+      // write and a wake-up of every member's sync.
       let receiptSent = false;
       const sendReceipt = (): void => {
         if (receiptSent) return;
         receiptSent = true;
         void chat.markRead(input.roomId, input.eventId);
       };
-      const receiptTimer = setTimeout(sendReceipt, READ_RECEIPT_DELAY_MS);
+      const answerUnderWay = (): boolean => turn.answerStarted === true || reply.firstEventId() !== null;
+      const receiptTimer = setTimeout(() => answerUnderWay() || sendReceipt(), READ_RECEIPT_DELAY_MS);
       const result = await outcome.finally(() => clearTimeout(receiptTimer));
       await reply.finish({ stopped: turn.stopRequested });
-      sendReceipt();
+      if (reply.firstEventId() === null) sendReceipt();
       await this.fileSends.get(turnId)?.chain;
       // After !stop an error is the agent's way of stopping, except when it
       // never stopped: then the user learns the turn was ended here.
@@ -311,8 +314,8 @@ export class TurnRunner {
    * the indicator's delay.
    */
   private answerShows(turn: ActiveTurn): void {
-    if (turn.typingCleared) return;
-    turn.typingCleared = true;
+    if (turn.answerStarted) return;
+    turn.answerStarted = true;
     this.deps.chat.setTyping(turn.roomId, false);
   }
 

@@ -99,6 +99,7 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
     const request = chatRoomRequest(this.botUserId, spaceId, name, binding, encrypted);
     const res = await this.rateLimited429(() => this.client.createRoom(request as Parameters<MatrixClient["createRoom"]>[0]));
     const roomId = asRoomId(res.room_id);
+    if (encrypted) this.sender.crypto?.markEncrypted(roomId);
     await this.setSpaceChild(spaceId, roomId, true);
     if (encrypted) await this.ownerInSync(roomId, binding.owner);
     return roomId;

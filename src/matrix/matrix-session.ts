@@ -13,6 +13,7 @@ import { recoveryCallbacks } from "./recovery.js";
 import { RoomCrypto } from "./room-crypto.js";
 import { MatrixSender, type SendObserver } from "./sender.js";
 import { buildClient, resolveSession, SESSION_KEYS, untilReachable, type SessionPersistence } from "./session.js";
+import { muteOwnNotifications } from "./push-rules.js";
 import { PersistentSyncStore } from "./sync-store.js";
 import { routeSdkModuleLogs } from "./sdk-logger.js";
 
@@ -105,10 +106,15 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
     deviceId: session.deviceId,
     hadSavedSync: syncStore.hadSavedSync,
     async startSyncing(opts, onSynced) {
-      watchSync(client, logger, onSynced);
+      watchSync(client, logger, () => {
+        void muteOwnNotifications(client, logger);
+        onSynced();
+      });
       await client.startClient({
         initialSyncLimit: opts.initialSyncLimit ?? 1,
         lazyLoadMembers: true,
+        // Syncing does not make the bot "online": with presence on, each /sync would update it.
+        disablePresence: true,
         filter: syncFilter(o.botUserId, opts.timelineLimit ?? SYNC_TIMELINE_LIMIT),
       });
       logger.info({ user_id: o.botUserId, device_id: session.deviceId }, "syncing");

@@ -63,17 +63,30 @@ export class RoomCrypto {
   isEncrypted(roomId: string): Promise<boolean> {
     return this.track(async () => {
       if (this.encrypted.has(roomId)) return true;
-      // Local state first; a "no" is checked with the crypto store (which
-      // remembers rooms encrypted in earlier runs) and the homeserver once
-      // per room, because the SDK shows a just-joined room before its state.
-      let yes = this.client.getRoom(roomId)?.hasEncryptionStateEvent() === true;
+      const room = this.client.getRoom(roomId);
+      // Local state first; a "no" is checked once per room with the crypto
+      // store (which remembers rooms encrypted in earlier runs) and, unless
+      // the sync has delivered the room's state (its m.room.create, which
+      // then holds any m.room.encryption too), with the homeserver, because
+      // the SDK shows a just-joined room before its state. The bot's own new
+      // rooms, whose creation a sync may cut in two, are marked by markEncrypted.
+      let yes = room?.hasEncryptionStateEvent() === true;
       if (!yes && !this.confirmedClear.has(roomId)) {
-        yes = ((await this.backend?.isEncryptionEnabledInRoom(roomId)) ?? false) || (await this.serverSaysEncrypted(roomId));
+        const stateSynced = room?.currentState.getStateEvents("m.room.create", "") != null;
+        yes = ((await this.backend?.isEncryptionEnabledInRoom(roomId)) ?? false) || (!stateSynced && (await this.serverSaysEncrypted(roomId)));
         if (!yes) this.confirmedClear.add(roomId);
       }
       if (yes) this.encrypted.add(roomId);
       return yes;
     });
+  }
+
+  /**
+   * A room the bot itself just created encrypted: its sync may show the room
+   * before the m.room.encryption of its initial state.
+   */
+  markEncrypted(roomId: string): void {
+    this.encrypted.add(roomId);
   }
 
   /** The type and content to put on the wire: encrypted in an encrypted room. */

@@ -1,11 +1,12 @@
 /**
  * What an Element user sees (issue 16) through the real dispatcher with
  * recording ports: ⏳ on a message that waits and read receipts for messages
- * the agent has, and approvals that remember (`!always` / ♾️).
+ * the agent has when no answer marks them read, and approvals that remember (`!always` / ♾️).
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WAITING_MARK } from "../../src/core/dispatcher.js";
 import { strings } from "../../src/core/strings.js";
+import { READ_RECEIPT_DELAY_MS } from "../../src/core/turn-runner.js";
 import { Core, HELPER, plays, type Onboarded } from "./harness.js";
 
 let core: Core;
@@ -16,11 +17,11 @@ async function start(): Promise<Onboarded> {
 afterEach(() => core.close());
 
 describe("a message sent while a turn runs", () => {
-  it("gets ⏳ until its turn starts; each message is marked read once the agent has it", async () => {
+  it("gets ⏳ until its turn starts; a long turn with nothing to show yet marks its message read", async () => {
     const alice = await start();
-    core.agent.next.push(plays({ type: "text", delta: "working" }));
+    core.agent.next.push(plays());
     const first = await core.say(alice.chatRoomId, "long job");
-    // A turn that takes a while shows its message read after a moment (READ_RECEIPT_DELAY_MS).
+    // Nothing of the answer after READ_RECEIPT_DELAY_MS: an explicit receipt shows the agent has it.
     await vi.waitFor(() => expect(core.chat.reads).toEqual([{ roomId: alice.chatRoomId, eventId: first }]));
     const waiting = await core.say(alice.chatRoomId, "and then this");
     expect(core.chat.reactions).toMatchObject([{ roomId: alice.chatRoomId, eventId: waiting, emoji: WAITING_MARK }]);
@@ -32,16 +33,39 @@ describe("a message sent while a turn runs", () => {
     await core.idle();
     expect(core.agent.turns.map((t) => t.request.text)).toEqual(["long job", "and then this"]);
     expect(core.chat.redactions).toEqual([{ roomId: alice.chatRoomId, eventId: core.chat.reactions[0]!.reactionId, key: `unwait.${waiting}` }]);
-    expect(core.chat.reads.map((r) => r.eventId)).toEqual([first, waiting]);
+    // The long turn ended with no answer event: its receipt stays the only one;
+    // the queued message's answer follows it in the room, which clients take as read.
+    expect(core.chat.replies.at(-1)).toMatchObject({ text: "echo: and then this", finished: 1 });
+    expect(core.chat.reads.map((r) => r.eventId)).toEqual([first]);
   });
 });
 
-describe("a quick answer", () => {
-  it("is marked read after its answer is out, so the receipt does not delay the answer", async () => {
+describe("a turn's answer marks its message read", () => {
+  it("a quick answer needs no receipt: clients take the bot's answer as read up to it", async () => {
     const alice = await start();
-    const id = await core.say(alice.chatRoomId, "quick");
+    await core.say(alice.chatRoomId, "quick");
     await core.idle();
     expect(core.chat.replies.at(-1)).toMatchObject({ text: "echo: quick", finished: 1 });
+    expect(core.chat.reads).toEqual([]);
+  });
+
+  it("a long turn whose answer has begun sends no receipt either", async () => {
+    const alice = await start();
+    core.agent.next.push(plays({ type: "text", delta: "working" }));
+    await core.say(alice.chatRoomId, "long job");
+    await new Promise((r) => setTimeout(r, READ_RECEIPT_DELAY_MS * 2));
+    core.agent.sink({ type: "end" });
+    await core.idle();
+    expect(core.chat.replies.at(-1)).toMatchObject({ text: "working", finished: 1 });
+    expect(core.chat.reads).toEqual([]);
+  });
+
+  it("a turn that ends at once without an answer is marked read after it", async () => {
+    const alice = await start();
+    core.agent.next.push(plays({ type: "end" }));
+    const id = await core.say(alice.chatRoomId, "say nothing");
+    await core.idle();
+    expect(core.chat.replies.at(-1)).toMatchObject({ text: "", finished: 1, eventId: null });
     expect(core.chat.reads).toEqual([{ roomId: alice.chatRoomId, eventId: id }]);
     expect(core.chat.readAfterFinish).toBe(true);
   });

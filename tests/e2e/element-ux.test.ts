@@ -1,7 +1,7 @@
 /**
  * What an Element user sees, checked in the events a client receives: the
  * tool trail under a final answer, ⏳ on a message that waits and the bot's
- * read receipts, `!settings` naming the Space, approvals that remember
+ * read receipts (implied by its answer, explicit in a long turn), `!settings` naming the Space, approvals that remember
  * (`!always` / ♾️), and a first event that carries a whole first sentence
  * (the one the push notification shows).
  */
@@ -24,6 +24,10 @@ describe("what an Element user sees", () => {
   const botReceipts: string[] = [];
 
   const room = (): string => chat.rooms.chatRoomId;
+  /** The user's own client (matrix-js-sdk, as in Element): its view of the room. */
+  const userRoom = () => chat.client.client.getRoom(room());
+  /** Whether Element shows `eventId` read by the bot: explicit receipts and the bot's own later events both count. */
+  const readByBot = (eventId: string): boolean => userRoom()?.hasUserReadEvent(chat.fx.bot.userId, eventId) ?? false;
   const events = (): Promise<RawEvent[]> => allEvents(synapse.baseUrl, chat.user.accessToken, room());
   /** Sends `text`; waits for a bot message after it that matches. */
   const ask = async (text: string, match: (m: ShownMessage) => boolean, timeoutMs = 30_000): Promise<{ sent: string; answer: ShownMessage }> => {
@@ -91,7 +95,7 @@ describe("what an Element user sees", () => {
   });
 
   describe("a message sent while a turn runs", () => {
-    it("gets ⏳ until its turn starts, and the bot marks each message read once the agent has it", async () => {
+    it("gets ⏳ until its turn starts, and each message shows read by the bot once answered", async () => {
       const first = await chat.client.sendText(room(), "/slow 8 250");
       const queued = await chat.client.sendText(room(), "queued behind");
       const mark = await eventually("the ⏳ reaction", async () =>
@@ -109,11 +113,38 @@ describe("what an Element user sees", () => {
         const redaction = all.find((e) => e.type === "m.room.redaction" && e.sender === chat.fx.bot.userId && (e.content["redacts"] === mark.event_id || (e as { redacts?: string }).redacts === mark.event_id));
         return redaction && redacted && redacted.content["m.relates_to"] === undefined ? true : undefined;
       });
-      // Read receipts: the first message once its turn was handed over, then the queued one.
-      await eventually("the bot's read receipts", async () => (botReceipts.includes(first) && botReceipts.includes(queued) ? true : undefined));
-      expect(botReceipts.indexOf(first)).toBeLessThan(botReceipts.lastIndexOf(queued));
-      const own = chat.client.client.getRoom(room())?.getReadReceiptForUserId(chat.fx.bot.userId, true);
-      expect(own?.eventId).toBe(queued);
+      // Element shows both messages read by the bot: the answers that follow them say so.
+      await eventually("Element's view: both messages read by the bot", async () => (readByBot(first) && readByBot(queued) ? true : undefined));
+    });
+  });
+
+  describe("read receipts", () => {
+    it("a quick answer marks its message read in Element without an explicit receipt being needed", async () => {
+      const { sent } = await ask("read me", (m) => m.body === "echo: read me");
+      await eventually("Element's view: the message read by the bot", async () => (readByBot(sent) ? true : undefined));
+    });
+
+    it("a long turn with nothing to show yet gets an explicit receipt after a moment", async () => {
+      const hang = await chat.client.sendText(room(), "/hang");
+      await eventually("the bot's receipt for the hanging turn's message", async () => (botReceipts.includes(hang) ? true : undefined));
+      expect(userRoom()?.getReadReceiptForUserId(chat.fx.bot.userId, true)?.eventId).toBe(hang);
+      expect(readByBot(hang)).toBe(true);
+      await chat.client.sendText(room(), "!stop");
+      await ask("after the hang", (m) => m.body === "echo: after the hang");
+    });
+  });
+
+  describe("the bot's own account", () => {
+    it("is muted (master push rule): the homeserver keeps no notifications for the bot of the user's messages", async () => {
+      const { sent } = await ask("no notification for the bot", (m) => m.body === "echo: no notification for the bot");
+      const get = async (path: string): Promise<Record<string, unknown>> => {
+        const res = await fetch(`${synapse.baseUrl}/_matrix/client/v3${path}`, { headers: { authorization: `Bearer ${chat.fx.bot.accessToken}` } });
+        expect(res.status).toBe(200);
+        return (await res.json()) as Record<string, unknown>;
+      };
+      expect(await get("/pushrules/global/override/.m.rule.master/enabled")).toEqual({ enabled: true });
+      const notified = ((await get("/notifications")).notifications as Array<{ event: { event_id: string } }>).map((n) => n.event.event_id);
+      expect(notified).not.toContain(sent);
     });
   });
 

@@ -9,7 +9,8 @@
  */
 import { Method, MatrixEvent, type Room } from "matrix-js-sdk";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { allEvents, eventually, startChat, type ChatFixture } from "../support/bot.js";
+import { eventually, startChat, type ChatFixture } from "../support/bot.js";
+import { fetchWireMessages } from "../support/room-messages.js";
 import { useSynapse } from "../support/synapse-env.js";
 
 interface Relation {
@@ -76,21 +77,21 @@ describe("reactions in encrypted rooms", () => {
     expect(mark.getRelation()).toMatchObject({ rel_type: "m.annotation", event_id: queued, key: "⏳" });
     expect(mark.getClearContent()?.["m.relates_to"]?.key).toBe("⏳");
 
-    // The homeserver holds ciphertext; the relation sits in the clear part, so clients aggregate it.
-    const onServer = (await allEvents(synapse.baseUrl, chat.user.accessToken, room())).find((e) => e.event_id === mark.getId());
+    // The homeserver holds ciphertext (its wire copy, not the test client's decrypted view); the relation sits in the clear part, so clients aggregate it.
+    const onServer = (await fetchWireMessages(synapse.baseUrl, chat.user.accessToken, room())).find((e) => e.event_id === mark.getId());
     expect(onServer?.type).toBe("m.room.encrypted");
     expect(onServer?.content["m.relates_to"]).toMatchObject({ rel_type: "m.annotation", event_id: queued });
     expect(onServer?.content["ciphertext"]).toEqual(expect.any(String));
 
     await botMessage("the queued message's answer", (_ev, body) => body === "echo: queued behind");
     const redaction = await eventually("the ⏳ redacted", async () =>
-      (await allEvents(synapse.baseUrl, chat.user.accessToken, room())).find(
+      (await fetchWireMessages(synapse.baseUrl, chat.user.accessToken, room())).find(
         (e) => e.sender === bot() && e.type === "m.room.redaction" && (e.content["redacts"] === mark.getId() || (e as { redacts?: string }).redacts === mark.getId()),
       ),
     );
     expect(redaction.type).toBe("m.room.redaction");
     // Everything else the bot sent here is encrypted: no clear m.reaction of the bot on the server.
-    const clearReactions = (await allEvents(synapse.baseUrl, chat.user.accessToken, room())).filter((e) => e.sender === bot() && e.type === "m.reaction");
+    const clearReactions = (await fetchWireMessages(synapse.baseUrl, chat.user.accessToken, room())).filter((e) => e.sender === bot() && e.type === "m.reaction");
     expect(clearReactions).toEqual([]);
   });
 
