@@ -8,6 +8,7 @@
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { writeHeapSnapshot } from "node:v8";
 import { WebSocket } from "ws";
 import { start, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
@@ -115,6 +116,10 @@ process.on("message", (msg: { cmd: string; id: number }) => {
       return;
     case "trace":
       reply({ trace: trace.splice(0) });
+      return;
+    case "heap-snapshot":
+      // BENCH_HEAP_SNAPSHOT=<dir>: where the bot's memory goes (open the file in Chrome DevTools).
+      reply({ file: writeHeapSnapshot(`${process.env["BENCH_HEAP_SNAPSHOT"] ?? "."}/bot-${process.pid}.heapsnapshot`) });
       return;
     case "gc":
       (globalThis as { gc?: () => void }).gc?.();
