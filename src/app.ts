@@ -139,6 +139,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     onRateLimited: () => metrics.rateLimited.inc(),
     onSent: (ms) => metrics.sendLatency.observe(ms / 1000),
     onFirstVisible: (ms) => metrics.firstVisible.observe(ms / 1000),
+    ...(options.initialSyncLimit !== undefined && { initialSyncLimit: options.initialSyncLimit }),
   });
   const { client, chat } = matrix;
   const media = createMediaPort(config, client, matrix.sender, (id) => registry.current().agent(id)?.workspacePath, logger, metrics, store.media);
@@ -163,7 +164,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   let stopPruning = (): void => undefined;
   let identity: Promise<unknown> = Promise.resolve();
   const readyPromise = new Promise<void>((resolve) => {
-    void matrix.startSyncing({ ...options, timelineLimit: options.syncTimelineLimit }, () => {
+    void matrix.startSyncing({ ...(options.syncTimelineLimit !== undefined && { timelineLimit: options.syncTimelineLimit }) }, () => {
       recoverAfterStart({ store, chat, dispatcher, logger }, discoverBindings(client));
       ready = true;
       stopPruning = pruneLedgerHourly(store, logger);
@@ -218,5 +219,5 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   };
 }
 
-export { SYNC_TIMELINE_LIMIT } from "./matrix/matrix-session.js";
+export { INITIAL_SYNC_LIMIT, SYNC_TIMELINE_LIMIT, syncFilterDefinition } from "./matrix/matrix-session.js";
 export { LEDGER_KEEP_MS } from "./store/ledger-pruning.js";

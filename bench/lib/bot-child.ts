@@ -9,6 +9,7 @@ import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { MatrixEventEvent, type MatrixEvent } from "matrix-js-sdk";
+import { writeHeapSnapshot } from "node:v8";
 import { WebSocket } from "ws";
 import { start, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
@@ -180,6 +181,10 @@ process.on("message", (msg: { cmd: string; id: number }) => {
       return;
     case "requests":
       reply({ counts: takeRequestCounts() });
+      return;
+    case "heap-snapshot":
+      // BENCH_HEAP_SNAPSHOT=<dir>: where the bot's memory goes (open the file in Chrome DevTools).
+      reply({ file: writeHeapSnapshot(`${process.env["BENCH_HEAP_SNAPSHOT"] ?? "."}/bot-${process.pid}.heapsnapshot`) });
       return;
     case "gc":
       (globalThis as { gc?: () => void }).gc?.();

@@ -105,3 +105,20 @@ export function cpuBetween(before: Map<number, number>, after: Map<number, numbe
   for (const [pid, s] of after) sum += s - (before.get(pid) ?? 0);
   return sum;
 }
+
+/** Resident MB of `pid` by kind of mapping (glibc's [heap], anonymous mmaps, files, …), from /proc/<pid>/smaps. */
+export function residentByMapping(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let kind = "";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1] ?? "";
+      kind = name === "" ? "anon" : name.startsWith("[") ? name : name.includes(".so") || name.endsWith("/node") ? "code" : "file";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] = (out[kind] ?? 0) + Number(rss[1]) / 1024;
+  }
+  return out;
+}

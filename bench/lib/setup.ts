@@ -4,12 +4,13 @@
  * bot's onboarding is not what is measured), and the bot / floor echo client
  * as child processes.
  */
+import { createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { configPaths } from "../../src/dev/synapse-config.js";
-import { startSynapse, type SynapseHandle, type SynapseTopology } from "../../src/dev/synapse.js";
+import { loginWithPassword, startSynapse, type SynapseHandle, type SynapseTopology } from "../../src/dev/synapse.js";
 import { startReferenceAgent, type ReferenceAgent } from "../../src/reference-agent/server.js";
 import { BINDING_EVENT, ENCRYPTION_STATE } from "../../src/matrix/provisioning.js";
 import { newChatId } from "../../src/store/index.js";
@@ -31,6 +32,8 @@ export interface BenchWorld {
   newUser(localpart: string): Promise<Cs>;
   /** A bot account exempt from rate limits (override 0/0). */
   newBot(localpart: string): Promise<Cs>;
+  /** A new login (a new device) of an account this world registered. */
+  newDevice(user: Cs): Promise<Cs>;
   /** Spawns the bot on `bot`'s account; `users` may talk to the echo agent (and to `extraAgents`). */
   spawnBot(bot: Cs, users: readonly string[], name: string, extraEnv?: NodeJS.ProcessEnv, extraAgents?: Record<string, string>): ChildHandle;
   /** A reference agent in a child process of its own, with its own workspace. */
@@ -39,17 +42,26 @@ export interface BenchWorld {
   close(): Promise<void>;
 }
 
-export async function createWorld(topology: SynapseTopology = "sqlite"): Promise<BenchWorld> {
+/**
+ * `synapseDir` keeps the homeserver (and its users and rooms) between runs:
+ * an account registered by an earlier run is logged into instead.
+ */
+export async function createWorld(topology: SynapseTopology = "sqlite", synapseDir?: string): Promise<BenchWorld> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "surfaces-bench-"));
   const logger = pino({ level: "silent" });
-  const synapse = await startSynapse({ maxUploadSize: "300M", logger, topology, accessLog: process.env["BENCH_ACCESS_LOG"] === "1" });
+  const synapse = await startSynapse({ maxUploadSize: "300M", logger, topology, accessLog: process.env["BENCH_ACCESS_LOG"] === "1", ...(synapseDir && { dir: synapseDir }) });
   const agentsRoot = path.join(dir, "agents");
   const workspace = path.join(agentsRoot, AGENT_ID);
   mkdirSync(workspace, { recursive: true });
   const agent = await startReferenceAgent({ workspace, logger });
   const children: ChildHandle[] = [];
+  // Derived passwords let a later run over a kept Synapse log in again.
+  const password = (localpart: string): string => createHmac("sha256", synapse.sharedSecret).update(localpart).digest("hex");
   const register = async (localpart: string): Promise<Cs> => {
-    const u = await synapse.registerUser(localpart);
+    const u = await synapse.registerUser(localpart, password(localpart)).catch(async (err: unknown) => {
+      if (!synapseDir || !/M_USER_IN_USE/.test(String(err))) throw err;
+      return loginWithPassword(synapse.baseUrl, `@${localpart}:${synapse.serverName}`, password(localpart));
+    });
     return new Cs(synapse.baseUrl, u.accessToken, u.userId);
   };
   return {
@@ -64,6 +76,10 @@ export async function createWorld(topology: SynapseTopology = "sqlite"): Promise
       const bot = await register(localpart);
       await synapse.overrideRateLimit(bot.userId, { messagesPerSecond: 0, burstCount: 0 });
       return bot;
+    },
+    async newDevice(user) {
+      const u = await loginWithPassword(synapse.baseUrl, user.userId, password(user.userId.slice(1).split(":")[0] ?? ""));
+      return new Cs(synapse.baseUrl, u.accessToken, u.userId);
     },
     spawnBot(bot, users, name, extraEnv = {}, extraAgents = {}) {
       const home = path.join(dir, name);

@@ -11,6 +11,8 @@ import { initCrypto, stopSyncKeepCrypto } from "./crypto-store.js";
 import { forgetLostDevice } from "./lost-crypto-store.js";
 import { recoveryCallbacks } from "./recovery.js";
 import { RoomCrypto } from "./room-crypto.js";
+import { keepInitialSyncFilter } from "./initial-sync.js";
+import { BINDING_EVENT } from "./provisioning.js";
 import { MatrixSender, type SendObserver } from "./sender.js";
 import { buildClient, resolveSession, SESSION_KEYS, untilReachable, type SessionPersistence } from "./session.js";
 import { muteOwnNotifications } from "./push-rules.js";
@@ -24,6 +26,43 @@ import { routeSdkModuleLogs } from "./sdk-logger.js";
  * and keeps the common case to one request.
  */
 export const SYNC_TIMELINE_LIMIT = 250;
+
+/** Timeline events per room in the first sync without a saved position: history the bot only records. */
+export const INITIAL_SYNC_LIMIT = 1;
+
+/**
+ * The room state the bot reads, and nothing else: every room's state is held
+ * in memory (and in the saved sync) for the life of the process, so each
+ * type left out is a few hundred bytes per room. `m.room.create` and the
+ * binding: whose room it is (binding.ts). Members (lazy-loaded) and history
+ * visibility: whom an encrypted message's keys go to. Encryption: whether to
+ * encrypt. Name: the room's name in the rebuilt cache. State sent later still
+ * arrives in full in the timeline.
+ */
+const STATE_TYPES = ["m.room.create", BINDING_EVENT, "m.room.member", "m.room.encryption", "m.room.history_visibility", "m.room.name"];
+
+/**
+ * The bot's /sync filter, `timelineLimit` events per room: only what it
+ * reads. Left out: presence; room state of other types (STATE_TYPES); rooms'
+ * ephemeral events (read receipts and typing: the bot sends its own but never
+ * reads anyone's, and each receipt it sent came back as a sync of its own, a
+ * wake-up and a full pass through the SDK and its crypto for nothing); rooms'
+ * account data (tags, fully-read markers). Kept: timelines, global account
+ * data (secret storage, cross-signing, key backup), and the top-level
+ * to-device events and device lists that end-to-end encryption needs, which
+ * no room filter touches.
+ */
+export function syncFilterDefinition(timelineLimit: number): IFilterDefinition {
+  return {
+    room: {
+      timeline: { limit: timelineLimit },
+      state: { lazy_load_members: true, types: STATE_TYPES },
+      ephemeral: { not_types: ["*"] },
+      account_data: { not_types: ["*"] },
+    },
+    presence: { not_types: ["*"] },
+  };
+}
 
 export interface MatrixSessionOptions {
   homeserverUrl: string;
@@ -44,6 +83,8 @@ export interface MatrixSessionOptions {
   onRateLimited?: () => void;
   onSent?: (ms: number) => void;
   onFirstVisible?: (ms: number) => void;
+  /** Timeline events per room in a first sync without a saved position (default INITIAL_SYNC_LIMIT). */
+  initialSyncLimit?: number;
 }
 
 export interface MatrixSession {
@@ -56,7 +97,7 @@ export interface MatrixSession {
   /** Whether a sync position was saved before (else the first sync is history). */
   hadSavedSync: boolean;
   /** Starts syncing; `onSynced` runs once, after the first sync the homeserver answered. */
-  startSyncing(opts: { initialSyncLimit?: number; timelineLimit?: number }, onSynced: () => void): Promise<void>;
+  startSyncing(opts: { timelineLimit?: number }, onSynced: () => void): Promise<void>;
   /**
    * Stops syncing and returns what frees the crypto: answers still finishing
    * at shutdown must encrypt their last edits.
@@ -78,7 +119,8 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
     save: (json) => o.persistence.set(SESSION_KEYS.syncAccumulator, json),
   });
   routeSdkModuleLogs(logger);
-  const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client));
+  const initialFilter = JSON.stringify(syncFilterDefinition(o.initialSyncLimit ?? INITIAL_SYNC_LIMIT));
+  const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client), keepInitialSyncFilter(initialFilter));
   // Before the first sync, so no to-device message (room keys) goes unseen.
   await initCrypto(client, { dataDir: o.dataDir, kv: o.persistence, logger });
   const roomCrypto = new RoomCrypto(client, logger);
@@ -111,7 +153,7 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
         onSynced();
       });
       await client.startClient({
-        initialSyncLimit: opts.initialSyncLimit ?? 1,
+        initialSyncLimit: o.initialSyncLimit ?? INITIAL_SYNC_LIMIT,
         lazyLoadMembers: true,
         // Syncing does not make the bot "online": with presence on, each /sync would update it.
         disablePresence: true,
@@ -150,27 +192,4 @@ function syncFilter(userId: string, timelineLimit: number): Filter {
   const filter = new Filter(userId);
   filter.setDefinition(syncFilterDefinition(timelineLimit));
   return filter;
-}
-
-/**
- * What the bot asks the homeserver to sync: only what it reads. Left out:
- * presence; rooms' ephemeral events (read receipts and typing: the bot sends
- * its own but never reads anyone's, and each receipt it sent came back as a
- * sync of its own, a wake-up and a full pass through the SDK and its crypto
- * for nothing); rooms' account data (tags, fully-read markers: the bot reads
- * none). Kept: timelines and state (with lazy-loaded members), global
- * account data (secret storage, cross-signing, key backup), and the
- * top-level to-device events and device lists that end-to-end encryption
- * needs, which no room filter touches.
- */
-export function syncFilterDefinition(timelineLimit: number): IFilterDefinition {
-  return {
-    room: {
-      timeline: { limit: timelineLimit },
-      state: { lazy_load_members: true },
-      ephemeral: { not_types: ["*"] },
-      account_data: { not_types: ["*"] },
-    },
-    presence: { not_types: ["*"] },
-  };
 }

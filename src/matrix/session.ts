@@ -151,9 +151,11 @@ export function buildClient(
   store: PersistentSyncStore,
   logger: Logger,
   cryptoCallbacks?: CryptoCallbacks,
+  fetchFn?: typeof fetch,
 ): MatrixClient {
   return createClient({
     ...(cryptoCallbacks && { cryptoCallbacks }),
+    ...(fetchFn && { fetchFn }),
     baseUrl: creds.homeserverUrl,
     userId: creds.userId,
     accessToken: session.accessToken,

@@ -1,0 +1,24 @@
+/**
+ * matrix-js-sdk sends its first /sync with an inline filter of
+ * `initialSyncLimit` events per room, but when that request fails (a large
+ * account on a slow homeserver outlasts the SDK's 80 s client timeout, a
+ * proxy answers 502), it retries the initial sync with the regular filter:
+ * up to SYNC_TIMELINE_LIMIT events of history per room, all held in memory
+ * and recorded in the ledger. This fetch keeps the initial filter on every
+ * /sync without a `since` token; being the same request, a retry is also
+ * answered by Synapse from the computation already under way (its sync
+ * response cache is keyed by the filter).
+ */
+export function keepInitialSyncFilter(initialFilter: string): typeof fetch {
+  return (input, init) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : null;
+    if (url?.includes("/sync?")) {
+      const parsed = new URL(url);
+      if (parsed.pathname.endsWith("/sync") && !parsed.searchParams.has("since")) {
+        parsed.searchParams.set("filter", initialFilter);
+        return globalThis.fetch(parsed.href, init);
+      }
+    }
+    return globalThis.fetch(input, init);
+  };
+}
