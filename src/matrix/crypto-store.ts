@@ -23,7 +23,7 @@ function readPrefix(file: string, deviceId: string): string | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const saved = JSON.parse(readFileSync(file, "utf8")) as { prefix?: unknown; device_id?: unknown };
-    return saved.device_id === deviceId && typeof saved.prefix === "string" ? saved.prefix : undefined;
+    return saved.device_id === deviceId && typeof saved.prefix === "string" && saved.prefix !== "" ? saved.prefix : undefined;
   } catch {
     return undefined;
   }
@@ -127,7 +127,8 @@ export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): P
   const prefixFile = `${dir}/${PREFIX_FILE}`;
   const deviceId = client.getDeviceId() ?? "";
   // The file beside the databases names them; the kv copy is how older versions kept it.
-  let prefix = readPrefix(prefixFile, deviceId) ?? deps.kv.get(CRYPTO_PREFIX_KEY);
+  // An empty name means "forgotten" (lost-crypto-store.ts); given to the SDK it would open an in-memory store.
+  let prefix = readPrefix(prefixFile, deviceId) ?? (deps.kv.get(CRYPTO_PREFIX_KEY) || undefined);
   if (prefix && !existsSync(dir)) {
     // The homeserver still has this device's old keys; new ones will not be accepted for it.
     // (With a password, lost-crypto-store.ts has already made this a new device.)

@@ -58,4 +58,18 @@ describe("crypto store", () => {
     for (const f of ["surfaces.db", "surfaces.db-wal", "surfaces.db-shm"]) rmSync(path.join(dir, f), { force: true });
     expect(await keysOf(dir)).toEqual(first);
   });
+
+  it("after a lost crypto store is forgotten (lost-crypto-store.ts), the new store is on disk: the next restart keeps its keys", { timeout: 90_000 }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "surfaces-crypto-"));
+    const first = await keysOf(dir);
+    rmSync(path.join(dir, "crypto"), { recursive: true, force: true });
+    // What forgetLostDevice leaves behind: the store's name emptied in the bot's database.
+    const db = new Database(path.join(dir, "surfaces.db"));
+    db.prepare("UPDATE kv SET value = '' WHERE key = ?").run("matrix.crypto_store_prefix");
+    db.close();
+    const second = await keysOf(dir);
+    expect(second.ed25519).not.toBe(first.ed25519);
+    // An empty name given to the SDK would have opened an in-memory store: new keys at every start.
+    expect(await keysOf(dir)).toEqual(second);
+  });
 });
