@@ -45,7 +45,8 @@ export async function forgetLostDevice(deps: LostStoreDeps): Promise<boolean> {
         body: "{}",
         signal: AbortSignal.timeout(10_000),
       });
-      deps.logger.info({ device_id: oldDevice, status: res.status }, "old device logged out");
+      if (res.ok) deps.logger.info({ device_id: oldDevice }, "old device logged out");
+      else deps.logger.warn({ device_id: oldDevice, status: res.status }, "could not log the old device out; remove it in Element's session list");
     } catch (err) {
       deps.logger.warn({ err, device_id: oldDevice }, "could not log the old device out; remove it in Element's session list");
     }

@@ -27,7 +27,7 @@ export class RoomCrypto {
   private readonly encrypted = new Set<string>();
   /**
    * Rooms whose "not encrypted" was confirmed once with the crypto store and
-   * the homeserver. Later the answer can only change through an
+   * (before the room's state has synced) the homeserver. Later the answer can only change through an
    * `m.room.encryption` event in the sync, which the listener below records;
    * asking the crypto store on every send (an IndexedDB read) was a visible
    * share of the bot's CPU per answer in unencrypted rooms.
@@ -72,7 +72,9 @@ export class RoomCrypto {
       // rooms, whose creation a sync may cut in two, are marked by markEncrypted.
       let yes = room?.hasEncryptionStateEvent() === true;
       if (!yes && !this.confirmedClear.has(roomId)) {
-        const stateSynced = room?.currentState.getStateEvents("m.room.create", "") != null;
+        // An invited room's state is the stripped invite state (an m.room.create without an event id,
+        // and m.room.encryption only if the inviter's server shares it): not "synced" until joined.
+        const stateSynced = room?.getMyMembership() === "join" && Boolean(room.currentState.getStateEvents("m.room.create", "")?.getId());
         yes = ((await this.backend?.isEncryptionEnabledInRoom(roomId)) ?? false) || (!stateSynced && (await this.serverSaysEncrypted(roomId)));
         if (!yes) this.confirmedClear.add(roomId);
       }
