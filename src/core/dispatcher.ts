@@ -237,14 +237,17 @@ export class Dispatcher {
       if (!prepared) return; // the user was told why
       // A `!clear` approved while the files downloaded has rotated the chat id
       // (and closed the old one): read the binding again, in the room's order.
+      // `!stop` already told the user the message will not be passed on.
+      if (pending.stopRequested) return void log.info("stopped before its turn started; not forwarded");
       const current = await this.loop.inRoom(event.roomId, () => this.deps.store.rooms.get(event.roomId));
       if (!current?.chatId || current.archived || current.agentId !== agentId) {
         log.info("the room changed while the message's files arrived; not forwarded");
         await this.deps.chat.sendNotice(event.roomId, strings.roomChangedMeanwhile, `moved.${event.eventId}`);
         return;
       }
-      // `!stop` already told the user the message will not be passed on.
       if (pending.stopRequested) return void log.info("stopped before its turn started; not forwarded");
+      // From here `!stop` finds the running turn (run() makes it active before its first await).
+      this.turns.prepared(event.roomId, pending);
       await this.turns.run({
         roomId: event.roomId,
         eventId: event.eventId,

@@ -97,7 +97,7 @@ export const strings = {
       `- questions expire after ${formatDuration(s.confirmTimeoutMs)}`,
     ].join("\n"),
   nothingRunning: "Nothing is running here.",
-  stoppedBeforeStart: "⏹ Stopped: your message's files were still arriving, so I won't pass that message on to the agent.",
+  stoppedBeforeStart: "⏹ Stopped: your message had not reached the agent yet, so I won't pass it on.",
 
   // Confirmations (src/core/confirmations.ts).
   confirmClear: (ms: number) =>
