@@ -11,6 +11,7 @@ import { MatrixReplyStream } from "./reply-stream.js";
 import { policies, retrying } from "./retry.js";
 import type { MatrixSender } from "./sender.js";
 import { TypingIndicator } from "./typing.js";
+import { untilSynced } from "./until-synced.js";
 
 /** How long a new encrypted room's first message waits for the sync to show its owner's invite. */
 const MEMBER_SYNC_WAIT_MS = 30_000;
@@ -113,16 +114,15 @@ export class MatrixChatAdapter implements ChatPort, BindingReader {
    * (a later share of the session starts at a later message).
    */
   private async ownerInSync(roomId: RoomId, owner: UserId): Promise<void> {
-    const deadline = Date.now() + (this.options.memberSyncWaitMs ?? MEMBER_SYNC_WAIT_MS);
-    for (;;) {
-      const membership = this.client.getRoom(roomId)?.getMember(owner)?.membership;
-      if (membership === "invite" || membership === "join") return;
-      if (Date.now() > deadline) {
-        this.logger.warn({ room_id: roomId, user: owner }, "the owner's invite has not shown in the sync; sending anyway");
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const invited = await untilSynced(
+      () => {
+        const membership = this.client.getRoom(roomId)?.getMember(owner)?.membership;
+        return membership === "invite" || membership === "join" ? true : undefined;
+      },
+      this.options.memberSyncWaitMs ?? MEMBER_SYNC_WAIT_MS,
+      50,
+    );
+    if (!invited) this.logger.warn({ room_id: roomId, user: owner }, "the owner's invite has not shown in the sync; sending anyway");
   }
 
   // sendStateEvent is typed by the SDK's own table of state events; custom

@@ -5,6 +5,7 @@
  */
 import { Method, MatrixEvent, RoomStateEvent, type MatrixClient, type Room } from "matrix-js-sdk";
 import type { Logger } from "pino";
+import { untilSynced } from "./until-synced.js";
 
 /** What the crypto backend offers beyond the public CryptoApi (matrix-js-sdk's CryptoBackend). */
 interface EventEncrypter {
@@ -137,20 +138,20 @@ export class RoomCrypto {
    * encryption state; right after the bot creates a room that takes a sync.
    */
   private async joinedEncryptedRoom(roomId: string, backend: EventEncrypter): Promise<Room> {
-    const deadline = Date.now() + ROOM_WAIT_MS;
-    for (;;) {
-      const room = this.client.getRoom(roomId);
-      if (room && room.getMyMembership() === "join") {
+    const room = await untilSynced(async () => {
+      const joined = this.client.getRoom(roomId);
+      if (joined && joined.getMyMembership() === "join") {
         // Asked once per room: the crypto's room settings are a store read, and a send needs them only the first time.
-        if (this.ready.has(roomId)) return room;
+        if (this.ready.has(roomId)) return joined;
         if (await backend.isEncryptionEnabledInRoom(roomId)) {
           this.ready.add(roomId);
-          return room;
+          return joined;
         }
       }
-      if (Date.now() > deadline) throw new Error(`room ${roomId} did not show up encrypted in the sync within ${ROOM_WAIT_MS} ms`);
       this.logger.debug({ room_id: roomId }, "waiting for the sync to show the encrypted room");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return undefined;
+    }, ROOM_WAIT_MS, 100);
+    if (!room) throw new Error(`room ${roomId} did not show up encrypted in the sync within ${ROOM_WAIT_MS} ms`);
+    return room;
   }
 }
