@@ -134,7 +134,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
   const matrix = await openMatrixSession({
     ...config,
     ...(recoveryKey && { recoveryPrivateKey: recoveryKey }),
-    persistence: { get: (k) => store.kv.get(k) ?? undefined, set: (k, v) => store.kv.set(k, v) },
+    persistence: { get: (k) => store.kv.get(k), set: (k, v) => store.kv.set(k, v), delete: (k) => void store.kv.delete(k) },
     logger,
     onRateLimited: () => metrics.rateLimited.inc(),
     onSent: (ms) => metrics.sendLatency.observe(ms / 1000),

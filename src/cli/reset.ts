@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { loadConfig, loadDotenv } from "../config/env.js";
 import { createLogger } from "../logger.js";
 import { resolveSession, SESSION_KEYS } from "../matrix/session.js";
+import { storeDeviceId } from "../matrix/crypto-store.js";
 import { openStore } from "../store/index.js";
 
 type Mode = "local-only" | "server-leave-forget";
@@ -28,8 +29,8 @@ export async function runReset(argv: string[], env: NodeJS.ProcessEnv = process.
 
   if (mode === "server-leave-forget") {
     const store = existsSync(dbPath) ? openStore(dbPath) : undefined;
-    const kv = { get: (k: string) => store?.kv.get(k) ?? undefined, set: (k: string, v: string) => store?.kv.set(k, v) };
-    const session = await resolveSession({ ...config, userId: config.botUserId }, kv, createLogger("warn"));
+    const kv = { get: (k: string) => store?.kv.get(k), set: (k: string, v: string) => store?.kv.set(k, v), delete: (k: string) => store?.kv.delete(k) };
+    const session = await resolveSession({ ...config, userId: config.botUserId, storeDeviceId: storeDeviceId(config.dataDir) }, kv, createLogger("warn"));
     store?.close();
     const api = async (method: string, path: string): Promise<unknown> => {
       const res = await fetch(new URL(`/_matrix/client/v3${path}`, config.homeserverUrl), {

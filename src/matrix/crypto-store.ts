@@ -18,15 +18,30 @@ export const CRYPTO_PREFIX_KEY = "matrix.crypto_store_prefix";
 /** The same name and the device it belongs to, in a file beside the databases (crypto/). */
 const PREFIX_FILE = "store-prefix";
 
-/** The store's name from its file, if the file names it for this device (a store holds one device's keys). */
-function readPrefix(file: string, deviceId: string): string | undefined {
+/** The name file's content, or undefined when it is missing or unreadable. */
+function readPrefixFile(file: string): { prefix?: unknown; device_id?: unknown } | undefined {
   if (!existsSync(file)) return undefined;
   try {
-    const saved = JSON.parse(readFileSync(file, "utf8")) as { prefix?: unknown; device_id?: unknown };
-    return saved.device_id === deviceId && typeof saved.prefix === "string" && saved.prefix !== "" ? saved.prefix : undefined;
+    return JSON.parse(readFileSync(file, "utf8")) as { prefix?: unknown; device_id?: unknown };
   } catch {
     return undefined;
   }
+}
+
+/** The store's name from its file, if the file names it for this device (a store holds one device's keys). */
+function readPrefix(file: string, deviceId: string): string | undefined {
+  const saved = readPrefixFile(file);
+  return saved?.device_id === deviceId && typeof saved.prefix === "string" && saved.prefix !== "" ? saved.prefix : undefined;
+}
+
+/**
+ * The device whose keys the crypto store of `dataDir` holds: a password
+ * login with no saved device (surfaces.db lost) logs in as it again, instead
+ * of making a new device and leaving the old one behind.
+ */
+export function storeDeviceId(dataDir: string): string | undefined {
+  const id = readPrefixFile(`${dataDir}/crypto/${PREFIX_FILE}`)?.device_id;
+  return typeof id === "string" && id !== "" ? id : undefined;
 }
 
 /** Writes a small file so that it is whole and on disk before anything depends on it. */
@@ -127,8 +142,7 @@ export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): P
   const prefixFile = `${dir}/${PREFIX_FILE}`;
   const deviceId = client.getDeviceId() ?? "";
   // The file beside the databases names them; the kv copy is how older versions kept it.
-  // An empty name means "forgotten" (lost-crypto-store.ts); given to the SDK it would open an in-memory store.
-  let prefix = readPrefix(prefixFile, deviceId) ?? (deps.kv.get(CRYPTO_PREFIX_KEY) || undefined);
+  let prefix = readPrefix(prefixFile, deviceId) ?? deps.kv.get(CRYPTO_PREFIX_KEY);
   if (prefix && !existsSync(dir)) {
     // The homeserver still has this device's old keys; new ones will not be accepted for it.
     // (With a password, lost-crypto-store.ts has already made this a new device.)

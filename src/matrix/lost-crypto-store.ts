@@ -51,9 +51,9 @@ export async function forgetLostDevice(deps: LostStoreDeps): Promise<boolean> {
       deps.logger.warn({ err, device_id: oldDevice }, "could not log the old device out; remove it in Element's session list");
     }
   }
-  // Empty values read as absent; the sync position stays.
-  deps.persistence.set(SESSION_KEYS.accessToken, "");
-  deps.persistence.set(SESSION_KEYS.deviceId, "");
-  deps.persistence.set(CRYPTO_PREFIX_KEY, "");
+  // The sync position stays.
+  deps.persistence.delete(SESSION_KEYS.accessToken);
+  deps.persistence.delete(SESSION_KEYS.deviceId);
+  deps.persistence.delete(CRYPTO_PREFIX_KEY);
   return true;
 }

@@ -7,7 +7,7 @@
 import { ClientEvent, Filter, SyncState, type IFilterDefinition, type MatrixClient, type SyncStateData } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { MatrixChatAdapter } from "./chat-adapter.js";
-import { initCrypto, stopSyncKeepCrypto } from "./crypto-store.js";
+import { initCrypto, stopSyncKeepCrypto, storeDeviceId } from "./crypto-store.js";
 import { forgetLostDevice } from "./lost-crypto-store.js";
 import { recoveryCallbacks } from "./recovery.js";
 import { RoomCrypto } from "./room-crypto.js";
@@ -112,7 +112,7 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
   const newDevice = await forgetLostDevice({ ...o, logger });
   if (newDevice && o.deviceId) logger.warn({ device_id: o.deviceId }, "SURFACES_DEVICE_ID names the device whose keys are lost; ignored");
   const deviceId = newDevice ? undefined : o.deviceId;
-  const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, accessToken: o.accessToken, password: o.password, deviceId };
+  const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, accessToken: o.accessToken, password: o.password, deviceId, storeDeviceId: storeDeviceId(o.dataDir) };
   const session = await untilReachable(() => resolveSession(creds, o.persistence, logger), logger);
   const syncStore = new PersistentSyncStore({
     load: () => o.persistence.get(SESSION_KEYS.syncAccumulator),

@@ -11,12 +11,15 @@ export interface Credentials {
   accessToken?: string;
   password?: string;
   deviceId?: string;
+  /** The device whose keys the data directory's crypto store holds (crypto-store.ts storeDeviceId). */
+  storeDeviceId?: string;
 }
 
 /** Small key-value persistence for the session (the store's kv table). */
 export interface SessionPersistence {
   get(key: string): string | undefined;
   set(key: string, value: string): void;
+  delete(key: string): void;
 }
 
 /** The session's keys in its persistence (the store's kv table); reset keeps the first two. */
@@ -66,14 +69,22 @@ export async function resolveSession(
       logger.info("saved access token no longer valid; logging in again with the same device");
     }
   }
+  // The device whose keys this data directory holds comes first: the one
+  // saved at the last login, else the one the crypto store names (surfaces.db
+  // lost). A configured id that differs would be a device with other keys
+  // (the homeserver refuses new one-time keys for it); with none of the
+  // three, the homeserver makes a new device.
+  const device = savedDevice ?? creds.storeDeviceId ?? creds.deviceId;
+  if (creds.deviceId && device !== creds.deviceId) {
+    logger.warn({ configured: creds.deviceId, device_id: device }, "SURFACES_DEVICE_ID is not the device whose keys this data directory holds; using the latter");
+  }
   const client = createClient({ baseUrl: creds.homeserverUrl, logger: sdkLogger(logger) });
   const res = await client
     .loginRequest({
       type: "m.login.password",
       identifier: { type: "m.id.user", user: creds.userId },
       password: creds.password ?? "",
-      // An empty saved id is a forgotten device (lost-crypto-store.ts): the homeserver makes a new one.
-      device_id: creds.deviceId || savedDevice || undefined,
+      device_id: device,
       initial_device_display_name: "Surfaces bot",
     })
     .catch((err: unknown) => {

@@ -45,3 +45,31 @@ describe("a lost database", () => {
 });
 
 const sortById = <T extends { roomId: string }>(list: T[]): T[] => [...list].sort((a, b) => a.roomId.localeCompare(b.roomId));
+
+describe("a lost database with a password login", () => {
+  const synapse = useSynapse();
+  let chat: ChatFixture;
+
+  beforeAll(async () => {
+    // The token and device id live in surfaces.db: losing it loses them too.
+    chat = await startChat({ agents: [{ id: "keeper" }], passwordLogin: true });
+  });
+  afterAll(() => chat?.stop());
+
+  it("logs in again as the same device (the one the crypto store names), leaving no device behind", async () => {
+    await chat.client.sendText(chat.rooms.chatRoomId, "before the loss");
+    await waitForBotMessage(synapse.baseUrl, chat.user.accessToken, chat.rooms.chatRoomId, chat.fx.bot.userId, (m) => m.body === "echo: before the loss");
+    const device = chat.fx.app.client.getDeviceId();
+    const devicesBefore = (await chat.fx.app.client.getDevices()).devices.map((d) => d.device_id).sort();
+    expect(devicesBefore).toContain(device);
+
+    await chat.fx.app.stop();
+    for (const f of ["surfaces.db", "surfaces.db-wal", "surfaces.db-shm"]) rmSync(join(chat.fx.dir, "data", f), { force: true });
+    await chat.fx.restart();
+
+    expect(chat.fx.app.client.getDeviceId()).toBe(device);
+    expect((await chat.fx.app.client.getDevices()).devices.map((d) => d.device_id).sort()).toEqual(devicesBefore);
+    await chat.client.sendText(chat.rooms.chatRoomId, "after the loss");
+    await waitForBotMessage(synapse.baseUrl, chat.user.accessToken, chat.rooms.chatRoomId, chat.fx.bot.userId, (m) => m.body === "echo: after the loss");
+  });
+});

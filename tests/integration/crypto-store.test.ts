@@ -63,9 +63,9 @@ describe("crypto store", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "surfaces-crypto-"));
     const first = await keysOf(dir);
     rmSync(path.join(dir, "crypto"), { recursive: true, force: true });
-    // What forgetLostDevice leaves behind: the store's name emptied in the bot's database.
+    // What forgetLostDevice leaves behind: the store's name gone from the bot's database.
     const db = new Database(path.join(dir, "surfaces.db"));
-    db.prepare("UPDATE kv SET value = '' WHERE key = ?").run("matrix.crypto_store_prefix");
+    db.prepare("DELETE FROM kv WHERE key = ?").run("matrix.crypto_store_prefix");
     db.close();
     const second = await keysOf(dir);
     expect(second.ed25519).not.toBe(first.ed25519);

@@ -22,9 +22,9 @@ function fakeHomeserver(answers: number[]): Promise<string> {
   return new Promise((resolve) => server!.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`)));
 }
 
-const kv = () => {
-  const m = new Map<string, string>();
-  return { get: (k: string) => m.get(k), set: (k: string, v: string) => void m.set(k, v) };
+const kv = (entries: Array<[string, string]> = []) => {
+  const m = new Map<string, string>(entries);
+  return { get: (k: string) => m.get(k), set: (k: string, v: string) => void m.set(k, v), delete: (k: string) => void m.delete(k) };
 };
 
 describe("start-up session", () => {
@@ -70,5 +70,33 @@ describe("start-up session", () => {
     expect(session).toEqual({ accessToken: "tok", deviceId: "DEV9" });
     const waits = lines.filter((l) => String(l["msg"]).includes("rate-limited by the homeserver"));
     expect(waits.map((l) => l["wait_ms"])).toEqual([120, 120]); // the homeserver's wait, not capped by maxDelayMs=10
+  });
+
+  it("a password login asks for the device whose keys the data directory holds: saved, else the crypto store's, else the configured one", async () => {
+    const asked: unknown[] = [];
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        // Saved tokens are rejected, so every case logs in.
+        if (!req.url?.includes("/login")) {
+          res.writeHead(401, { "Content-Type": "application/json" });
+          return res.end(JSON.stringify({ errcode: "M_UNKNOWN_TOKEN", error: "no" }));
+        }
+        const deviceId = (JSON.parse(body) as { device_id?: string }).device_id;
+        asked.push(deviceId);
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ user_id: "@bot:hs", access_token: "tok", device_id: deviceId ?? "NEWDEV" }));
+      });
+    });
+    const url = await new Promise<string>((resolve) => server!.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`)));
+    const creds = { homeserverUrl: url, userId: "@bot:hs", password: "pw" };
+    const saved = () => kv([["matrix.access_token", "old"], ["matrix.device_id", "SAVED"]]);
+    expect((await resolveSession({ ...creds, deviceId: "CONF", storeDeviceId: "STORE" }, saved(), logger)).deviceId).toBe("SAVED");
+    // surfaces.db lost: the crypto store names its device, which beats a configured id that has other keys.
+    expect((await resolveSession({ ...creds, deviceId: "CONF", storeDeviceId: "STORE" }, kv(), logger)).deviceId).toBe("STORE");
+    expect((await resolveSession({ ...creds, deviceId: "CONF" }, kv(), logger)).deviceId).toBe("CONF");
+    expect((await resolveSession(creds, kv(), logger)).deviceId).toBe("NEWDEV");
+    expect(asked).toEqual(["SAVED", "STORE", "CONF", undefined]);
   });
 });

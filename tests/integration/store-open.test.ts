@@ -81,6 +81,17 @@ describe("openStore", () => {
     raw.close();
   });
 
+  it("drops the empty strings earlier builds wrote for a forgotten login (005), and only those", () => {
+    const raw = new Database(":memory:");
+    migrate(raw, MIGRATIONS.slice(0, 4));
+    const put = raw.prepare("INSERT INTO kv (key, value) VALUES (?, ?)");
+    for (const key of ["matrix.access_token", "matrix.device_id", "matrix.crypto_store_prefix"]) put.run(key, "");
+    put.run("matrix.sync_accumulator", "");
+    migrate(raw);
+    expect(raw.prepare("SELECT key FROM kv ORDER BY key").pluck().all()).toEqual(["matrix.sync_accumulator"]);
+    raw.close();
+  });
+
   it("rolls back a failing migration completely", () => {
     const raw = new Database(":memory:");
     const broken = { version: 2, name: "broken", sql: "CREATE TABLE half (x INTEGER); SELECT * FROM missing_table;" };

@@ -11,11 +11,11 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { CRYPTO_PREFIX_KEY } from "../../src/matrix/crypto-store.js";
 import { cryptoStoreLost, forgetLostDevice } from "../../src/matrix/lost-crypto-store.js";
-import { SESSION_KEYS } from "../../src/matrix/session.js";
+import { SESSION_KEYS, type SessionPersistence } from "../../src/matrix/session.js";
 
 const logger = pino({ level: "silent" });
 
-function dataDir(withStore: boolean): { dir: string; kv: Map<string, string>; persistence: { get(k: string): string | undefined; set(k: string, v: string): void } } {
+function dataDir(withStore: boolean): { dir: string; kv: Map<string, string>; persistence: SessionPersistence } {
   const dir = mkdtempSync(path.join(tmpdir(), "surfaces-lost-"));
   if (withStore) mkdirSync(path.join(dir, "crypto"));
   const kv = new Map<string, string>([
@@ -24,7 +24,7 @@ function dataDir(withStore: boolean): { dir: string; kv: Map<string, string>; pe
     [SESSION_KEYS.deviceId, "OLDDEVICE"],
     [SESSION_KEYS.syncAccumulator, "{}"],
   ]);
-  return { dir, kv, persistence: { get: (k) => kv.get(k), set: (k, v) => void kv.set(k, v) } };
+  return { dir, kv, persistence: { get: (k) => kv.get(k), set: (k, v) => void kv.set(k, v), delete: (k) => void kv.delete(k) } };
 }
 
 // Nothing listens there: the old device's logout fails, which is logged and not fatal.
@@ -48,9 +48,9 @@ describe("lost crypto store", () => {
     const { dir, kv, persistence } = dataDir(false);
     expect(cryptoStoreLost(dir, persistence)).toBe(true);
     expect(await forgetLostDevice({ homeserverUrl, dataDir: dir, persistence, password: "pw", logger })).toBe(true);
-    expect(kv.get(SESSION_KEYS.accessToken)).toBe("");
-    expect(kv.get(SESSION_KEYS.deviceId)).toBe("");
-    expect(kv.get(CRYPTO_PREFIX_KEY)).toBe("");
+    expect(kv.has(SESSION_KEYS.accessToken)).toBe(false);
+    expect(kv.has(SESSION_KEYS.deviceId)).toBe(false);
+    expect(kv.has(CRYPTO_PREFIX_KEY)).toBe(false);
     expect(kv.get(SESSION_KEYS.syncAccumulator)).toBe("{}");
     expect(cryptoStoreLost(dir, persistence)).toBe(false);
   });

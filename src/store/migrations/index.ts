@@ -7,6 +7,7 @@ import { init } from "./001-init.js";
 import { media } from "./002-media.js";
 import { dropUnused } from "./003-drop-unused.js";
 import { elementUx } from "./004-element-ux.js";
+import { forgottenSession } from "./005-forgotten-session.js";
 
 export interface Migration {
   readonly version: number;
@@ -14,4 +15,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [init, media, dropUnused, elementUx];
+export const MIGRATIONS: readonly Migration[] = [init, media, dropUnused, elementUx, forgottenSession];
