@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import setGlobalVars from "indexeddbshim";
 import type { MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
+import { plugShimLeaks } from "./idb-shim-leaks.js";
 
 /** The kv key naming this data directory's crypto databases. */
 export const CRYPTO_PREFIX_KEY = "matrix.crypto_store_prefix";
@@ -84,6 +85,7 @@ export function installIndexedDb(dir: string, logger: Logger): void {
     deleteDatabaseFiles: false,
   });
   useWal(logger);
+  plugShimLeaks(globalThis, logger);
   installedDir = dir;
 }
 
