@@ -46,11 +46,28 @@ try {
   const aliceSync = new SyncLoop(alice);
   await aliceSync.start();
   const ctx: BenchContext = { world, alice, aliceSync, bot, echo, botChild, echoChild, rooms };
-  if (only.has("relay")) rows.push(...(await runRelay(ctx)));
-  if (only.has("encrypted")) rows.push(...(await runEncrypted(ctx)));
-  if (only.has("streaming")) rows.push(...(await runStreaming(ctx)));
-  if (only.has("files")) rows.push(...(await runFiles(ctx)));
-  if (many) rows.push(...(await runManyRooms(ctx, many)));
+  // The bot's memory after each phase, after a full GC: what it keeps, phase after phase (a leak shows as growth).
+  const kept = async (phase: string): Promise<void> => {
+    await botChild.ask("gc");
+    const { mem } = await botChild.ask<{ mem: NodeJS.MemoryUsage }>("stats");
+    log(`bot memory after ${phase}, after GC: RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB, V8 heap used ${(mem.heapUsed / 2 ** 20).toFixed(1)} MB, external ${(mem.external / 2 ** 20).toFixed(1)} MB`);
+  };
+  await kept("start-up");
+  const phases: Array<[string, () => Promise<Row[]>]> = [
+    ["relay", () => runRelay(ctx)],
+    ["encrypted", () => runEncrypted(ctx)],
+    ["streaming", () => runStreaming(ctx)],
+    ["files", () => runFiles(ctx)],
+  ];
+  for (const [name, run] of phases) {
+    if (!only.has(name)) continue;
+    rows.push(...(await run()));
+    await kept(name);
+  }
+  if (many) {
+    rows.push(...(await runManyRooms(ctx, many)));
+    await kept("rooms");
+  }
   if (only.has("runaway")) rows.push(...(await runRunaway(world, alice, aliceSync)));
   await aliceSync.stop();
   await botChild.stop();
