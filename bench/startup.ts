@@ -42,7 +42,7 @@ async function measure(world: BenchWorld, account: Cs, name: string, rooms: numb
   const bot = await world.newDevice(account);
   await rawInitialSync(bot); // warms Synapse's caches for both contenders alike
   const t0 = wallNow();
-  const child = world.spawnBot(bot, [OWNER], name, { BENCH_TRACE: "0" });
+  const child = world.spawnBot(bot, [OWNER], name, { BENCH_TRACE: "0", ...botEnv() });
   const ready = await child.ready;
   const spawnToReadyMs = wallNow() - t0;
   await sleep(settleMs);
@@ -58,6 +58,15 @@ async function measure(world: BenchWorld, account: Cs, name: string, rooms: numb
   const floorMs = await rawInitialSync(bot);
   log(`startup: ${name}: ready ${(ready.readyMs / 1000).toFixed(2)} s (raw sync ${(floorMs / 1000).toFixed(2)} s), RSS ${rssMb.toFixed(0)} MB, heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB`);
   return { rooms, readyMs: ready.readyMs, floorMs, spawnToReadyMs, found: ready.rooms, rssMb, heapMb: mem.heapUsed / 2 ** 20 };
+}
+
+/**
+ * BENCH_STARTUP_BOT_ENV="K=V,K=V": extra environment for the bot alone (e.g.
+ * glibc's MALLOC_ARENA_MAX), not for Synapse or the bench.
+ */
+function botEnv(): Record<string, string> {
+  const pairs = (process.env["BENCH_STARTUP_BOT_ENV"] ?? "").split(",").filter((p) => p.includes("="));
+  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]));
 }
 
 /** Creates rooms until `account` holds `n` (a kept Synapse may hold some already). */

@@ -94,8 +94,11 @@ export class PersistentSyncStore extends MemoryStore {
 
   /** The saved sync with the syncs since applied (a fresh object each call). */
   private merged(forDatabase: boolean): ISavedSync {
-    const acc = new SyncAccumulator({ maxTimelineEntries: MAX_TIMELINE_ENTRIES });
     const saved = readSaved(this.persistence);
+    // Nothing saved yet (a first sync): the delta is the whole of it, without a second copy to
+    // write; what the SDK is handed must not share objects with the delta (it mutates events).
+    if (!saved && this.dirty) return forDatabase ? this.delta.getJSON(true) : structuredClone(this.delta.getJSON(false));
+    const acc = new SyncAccumulator({ maxTimelineEntries: MAX_TIMELINE_ENTRIES });
     if (saved) acc.accumulate({ next_batch: saved.nextBatch, rooms: saved.roomsData, account_data: { events: saved.accountData } } as ISyncResponse, true);
     if (!this.dirty) return acc.getJSON(forDatabase);
     if (this.left.size > 0) acc.accumulate({ next_batch: saved?.nextBatch ?? "", rooms: { join: {}, invite: {}, knock: {}, leave: Object.fromEntries([...this.left].map((id) => [id, {}])) } } as unknown as ISyncResponse, true);
