@@ -6,6 +6,8 @@
  * BENCH_STARTUP_ROOMS (one account topped up from point to point) and once
  * more for rooms with m.room.encryption.
  */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { INITIAL_SYNC_LIMIT, syncFilterDefinition } from "../src/app.js";
 import { sleep, wallNow } from "./lib/clock.js";
 import type { Cs } from "./lib/cs-api.js";
@@ -52,6 +54,7 @@ async function measure(world: BenchWorld, account: Cs, name: string, rooms: numb
   await child.ask("gc");
   const { mem, cpu } = await child.ask<{ mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage }>("stats");
   const mb = (m: NodeJS.MemoryUsage): string => Object.entries(m).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(1)}`).join(", ");
+  log(`startup: ${name}: bot env ${JSON.stringify(botEnv())}`);
   log(`startup: ${name}: memory before GC: ${mb(before)}; after GC: ${mb(mem)}; bot CPU to now ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s; resident MB by mapping: ${maps}`);
   if (process.env["BENCH_HEAP_SNAPSHOT"]) log(`startup: heap snapshot ${(await child.ask<{ file: string }>("heap-snapshot")).file}`);
   await child.stop();
@@ -60,13 +63,27 @@ async function measure(world: BenchWorld, account: Cs, name: string, rooms: numb
   return { rooms, readyMs: ready.readyMs, floorMs, spawnToReadyMs, found: ready.rooms, rssMb, heapMb: mem.heapUsed / 2 ** 20 };
 }
 
+/** The image's memory settings (glibc's malloc, V8's heap), read from the Dockerfile's ENV lines. */
+const MEMORY_ENV = /^(MALLOC_[A-Z_]+|NODE_OPTIONS)$/;
+
+function imageMemoryEnv(): Record<string, string> {
+  const dockerfile = readFileSync(fileURLToPath(new URL("../Dockerfile", import.meta.url)), "utf8").replace(/\\\n/g, " ");
+  const env: Record<string, string> = {};
+  for (const line of dockerfile.split("\n").filter((l) => l.startsWith("ENV "))) {
+    for (const [, k = "", v = ""] of line.matchAll(/([A-Za-z_]+)=(\S+)/g)) if (MEMORY_ENV.test(k)) env[k] = v;
+  }
+  return env;
+}
+
 /**
- * BENCH_STARTUP_BOT_ENV="K=V,K=V": extra environment for the bot alone (e.g.
- * glibc's MALLOC_ARENA_MAX), not for Synapse or the bench.
+ * The bot runs with the image's memory settings, so the bench measures what
+ * is deployed (BENCH_STARTUP_IMAGE_ENV=0: without them); BENCH_STARTUP_BOT_ENV="K=V,K=V"
+ * adds to them, for the bot alone (not Synapse or the bench).
  */
 function botEnv(): Record<string, string> {
   const pairs = (process.env["BENCH_STARTUP_BOT_ENV"] ?? "").split(",").filter((p) => p.includes("="));
-  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]));
+  const extra = Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]));
+  return { ...(process.env["BENCH_STARTUP_IMAGE_ENV"] === "0" ? {} : imageMemoryEnv()), ...extra };
 }
 
 /** Creates rooms until `account` holds `n` (a kept Synapse may hold some already). */
