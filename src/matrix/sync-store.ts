@@ -99,7 +99,7 @@ export class PersistentSyncStore extends MemoryStore {
     // write; what the SDK is handed must not share objects with the delta (it mutates events).
     if (!saved && this.dirty) return forDatabase ? this.delta.getJSON(true) : structuredClone(this.delta.getJSON(false));
     const acc = new SyncAccumulator({ maxTimelineEntries: MAX_TIMELINE_ENTRIES });
-    if (saved) acc.accumulate({ next_batch: saved.nextBatch, rooms: saved.roomsData, account_data: { events: saved.accountData } } as ISyncResponse, true);
+    if (saved) acc.accumulate({ next_batch: saved.nextBatch, rooms: saved.roomsData, account_data: { events: saved.accountData } }, true);
     if (!this.dirty) return acc.getJSON(forDatabase);
     if (this.left.size > 0) acc.accumulate({ next_batch: saved?.nextBatch ?? "", rooms: { join: {}, invite: {}, knock: {}, leave: Object.fromEntries([...this.left].map((id) => [id, {}])) } } as unknown as ISyncResponse, true);
     const delta = this.delta.getJSON(true);
@@ -107,7 +107,7 @@ export class PersistentSyncStore extends MemoryStore {
       const room = delta.roomsData.join[roomId];
       if (room) room.timeline.limited = true;
     }
-    acc.accumulate({ next_batch: delta.nextBatch, rooms: delta.roomsData, account_data: { events: delta.accountData } } as ISyncResponse, true);
+    acc.accumulate({ next_batch: delta.nextBatch, rooms: delta.roomsData, account_data: { events: delta.accountData } }, true);
     return acc.getJSON(forDatabase);
   }
 }
