@@ -34,6 +34,15 @@ ENV NODE_ENV=production \
     SURFACES_AGENTS_ROOT=/agents \
     SURFACES_HTTP_ADDR=0.0.0.0:9464 \
     HEALTHCHECK_URL=http://127.0.0.1:9464/healthz
+# Idle memory (docs/performance.md, "Idle memory, session 4"; bench/startup.ts
+# measures the bot with these): glibc keeps two malloc arenas, not one per
+# thread, and hands blocks of 128 KB and more (sync response buffers) back to
+# the system when freed; V8's young generation stays at 2 MB a semi-space
+# instead of growing to 16 MB in the initial sync's burst and staying there.
+ENV MALLOC_ARENA_MAX=2 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    NODE_OPTIONS=--max-semi-space-size=2
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=prod-deps /app/vendor ./vendor

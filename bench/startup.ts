@@ -6,6 +6,8 @@
  * BENCH_STARTUP_ROOMS (one account topped up from point to point) and once
  * more for rooms with m.room.encryption.
  */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { INITIAL_SYNC_LIMIT, syncFilterDefinition } from "../src/app.js";
 import { sleep, wallNow } from "./lib/clock.js";
 import type { Cs } from "./lib/cs-api.js";
@@ -42,7 +44,7 @@ async function measure(world: BenchWorld, account: Cs, name: string, rooms: numb
   const bot = await world.newDevice(account);
   await rawInitialSync(bot); // warms Synapse's caches for both contenders alike
   const t0 = wallNow();
-  const child = world.spawnBot(bot, [OWNER], name, { BENCH_TRACE: "0" });
+  const child = world.spawnBot(bot, [OWNER], name, { BENCH_TRACE: "0", ...botEnv() });
   const ready = await child.ready;
   const spawnToReadyMs = wallNow() - t0;
   await sleep(settleMs);
@@ -52,12 +54,36 @@ async function measure(world: BenchWorld, account: Cs, name: string, rooms: numb
   await child.ask("gc");
   const { mem, cpu } = await child.ask<{ mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage }>("stats");
   const mb = (m: NodeJS.MemoryUsage): string => Object.entries(m).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(1)}`).join(", ");
+  log(`startup: ${name}: bot env ${JSON.stringify(botEnv())}`);
   log(`startup: ${name}: memory before GC: ${mb(before)}; after GC: ${mb(mem)}; bot CPU to now ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s; resident MB by mapping: ${maps}`);
   if (process.env["BENCH_HEAP_SNAPSHOT"]) log(`startup: heap snapshot ${(await child.ask<{ file: string }>("heap-snapshot")).file}`);
   await child.stop();
   const floorMs = await rawInitialSync(bot);
   log(`startup: ${name}: ready ${(ready.readyMs / 1000).toFixed(2)} s (raw sync ${(floorMs / 1000).toFixed(2)} s), RSS ${rssMb.toFixed(0)} MB, heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB`);
   return { rooms, readyMs: ready.readyMs, floorMs, spawnToReadyMs, found: ready.rooms, rssMb, heapMb: mem.heapUsed / 2 ** 20 };
+}
+
+/** The image's memory settings (glibc's malloc, V8's heap), read from the Dockerfile's ENV lines. */
+const MEMORY_ENV = /^(MALLOC_[A-Z_]+|NODE_OPTIONS)$/;
+
+function imageMemoryEnv(): Record<string, string> {
+  const dockerfile = readFileSync(fileURLToPath(new URL("../Dockerfile", import.meta.url)), "utf8").replace(/\\\n/g, " ");
+  const env: Record<string, string> = {};
+  for (const line of dockerfile.split("\n").filter((l) => l.startsWith("ENV "))) {
+    for (const [, k = "", v = ""] of line.matchAll(/([A-Za-z_]+)=(\S+)/g)) if (MEMORY_ENV.test(k)) env[k] = v;
+  }
+  return env;
+}
+
+/**
+ * The bot runs with the image's memory settings, so the bench measures what
+ * is deployed (BENCH_STARTUP_IMAGE_ENV=0: without them); BENCH_STARTUP_BOT_ENV="K=V,K=V"
+ * adds to them, for the bot alone (not Synapse or the bench).
+ */
+function botEnv(): Record<string, string> {
+  const pairs = (process.env["BENCH_STARTUP_BOT_ENV"] ?? "").split(",").filter((p) => p.includes("="));
+  const extra = Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]));
+  return { ...(process.env["BENCH_STARTUP_IMAGE_ENV"] === "0" ? {} : imageMemoryEnv()), ...extra };
 }
 
 /** Creates rooms until `account` holds `n` (a kept Synapse may hold some already). */

@@ -7,59 +7,66 @@ export interface SyncPersistence {
   save(json: string): void;
 }
 
+// The cache only has to resume the sync and hold room state; the ledger,
+// not old timeline events, decides what was handled.
+const MAX_TIMELINE_ENTRIES = 20;
+
 /**
  * matrix-js-sdk's MemoryStore forgets the sync position, so a restart would
  * start a fresh initial sync and miss events beyond its timeline limit. This
- * store feeds every sync into the SDK's SyncAccumulator and persists its JSON,
- * so `startClient` resumes from the saved `next_batch`. Saves are throttled:
- * resuming from a slightly older token only replays events, and the handled
- * event ledger drops the replays.
+ * store persists the SDK's SyncAccumulator JSON, so `startClient` resumes
+ * from the saved `next_batch` with every room's state.
+ *
+ * Only the syncs since the last save are held in memory (`delta`): the saved
+ * sync of every room (≈3 KB a room as objects) is read back and merged only
+ * to save or to resume, then dropped — the SDK's own rooms hold what the bot
+ * reads. Saves are throttled: resuming from a slightly older token only
+ * replays events, and the handled event ledger drops the replays.
  */
 export class PersistentSyncStore extends MemoryStore {
-  // The cache only has to resume the sync and hold room state; the ledger,
-  // not old timeline events, decides what was handled.
-  private readonly accumulator = new SyncAccumulator({ maxTimelineEntries: 20 });
+  private delta = new SyncAccumulator({ maxTimelineEntries: MAX_TIMELINE_ENTRIES });
+  /** Rooms left since the last save: their saved state is dropped before the delta is applied (a rejoin brings it whole). */
+  private left = new Set<string>();
+  /** Rooms whose timeline had a gap since the last save: the saved timeline before the gap is dropped. */
+  private limited = new Set<string>();
   private dirty = false;
   private lastSave = 0;
+  private savedToken: string | null;
   readonly hadSavedSync: boolean;
 
   constructor(
     private readonly persistence: SyncPersistence,
-    // Each save serialises every room's state (≈50 ms at 200 rooms); every
-    // 5 s it was a visible share of a busy bot's CPU. A crash costs at most
-    // this much replay, which the ledger drops.
+    // Each save reads, merges and writes every room's state (≈50 ms at 200
+    // rooms); every 5 s it was a visible share of a busy bot's CPU. A crash
+    // costs at most this much replay, which the ledger drops.
     private readonly minSaveIntervalMs = 60_000,
   ) {
     super();
-    const saved = persistence.load();
-    this.hadSavedSync = false;
-    if (saved) {
-      try {
-        const data = JSON.parse(saved) as ISavedSync;
-        this.accumulator.accumulate(
-          { next_batch: data.nextBatch, rooms: data.roomsData, account_data: { events: data.accountData } },
-          true,
-        );
-        this.hadSavedSync = Boolean(data.nextBatch);
-      } catch {
-        // A corrupt cache is just a cache: start a fresh sync.
-      }
-    }
+    this.savedToken = readSaved(persistence)?.nextBatch || null;
+    this.hadSavedSync = Boolean(this.savedToken);
   }
 
   override setSyncData(syncData: ISyncResponse): Promise<void> {
-    this.accumulator.accumulate(syncData);
+    for (const roomId of Object.keys(syncData.rooms?.leave ?? {})) {
+      this.left.add(roomId);
+      this.limited.delete(roomId);
+    }
+    for (const [roomId, room] of Object.entries(syncData.rooms?.join ?? {})) {
+      if (room.timeline?.limited) this.limited.add(roomId);
+    }
+    this.delta.accumulate(syncData);
     this.dirty = true;
     return Promise.resolve();
   }
 
   override getSavedSync(): Promise<ISavedSync | null> {
-    const json = this.accumulator.getJSON();
-    return Promise.resolve(json.nextBatch ? structuredClone(json) : null);
+    // As the SDK's own stores hand it out: ages, not the saved local timestamps.
+    const json = this.merged(false);
+    return Promise.resolve(json.nextBatch ? json : null);
   }
 
   override getSavedSyncToken(): Promise<string | null> {
-    return Promise.resolve(this.accumulator.getNextBatchToken() || null);
+    return Promise.resolve(this.delta.getNextBatchToken() || this.savedToken);
   }
 
   override wantsSave(): boolean {
@@ -73,10 +80,45 @@ export class PersistentSyncStore extends MemoryStore {
 
   /** Writes the accumulated sync now (called on shutdown). */
   flush(): void {
-    const json = this.accumulator.getJSON(true);
+    if (!this.dirty) return;
+    const json = this.merged(true);
     if (!json.nextBatch) return;
     this.persistence.save(JSON.stringify(json));
+    this.savedToken = json.nextBatch;
+    this.delta = new SyncAccumulator({ maxTimelineEntries: MAX_TIMELINE_ENTRIES });
+    this.left.clear();
+    this.limited.clear();
     this.dirty = false;
     this.lastSave = Date.now();
+  }
+
+  /** The saved sync with the syncs since applied (a fresh object each call). */
+  private merged(forDatabase: boolean): ISavedSync {
+    const saved = readSaved(this.persistence);
+    // Nothing saved yet (a first sync): the delta is the whole of it, without a second copy to
+    // write; what the SDK is handed must not share objects with the delta (it mutates events).
+    if (!saved && this.dirty) return forDatabase ? this.delta.getJSON(true) : structuredClone(this.delta.getJSON(false));
+    const acc = new SyncAccumulator({ maxTimelineEntries: MAX_TIMELINE_ENTRIES });
+    if (saved) acc.accumulate({ next_batch: saved.nextBatch, rooms: saved.roomsData, account_data: { events: saved.accountData } }, true);
+    if (!this.dirty) return acc.getJSON(forDatabase);
+    if (this.left.size > 0) acc.accumulate({ next_batch: saved?.nextBatch ?? "", rooms: { join: {}, invite: {}, knock: {}, leave: Object.fromEntries([...this.left].map((id) => [id, {}])) } } as unknown as ISyncResponse, true);
+    const delta = this.delta.getJSON(true);
+    for (const roomId of this.limited) {
+      const room = delta.roomsData.join[roomId];
+      if (room) room.timeline.limited = true;
+    }
+    acc.accumulate({ next_batch: delta.nextBatch, rooms: delta.roomsData, account_data: { events: delta.accountData } }, true);
+    return acc.getJSON(forDatabase);
+  }
+}
+
+function readSaved(persistence: SyncPersistence): ISavedSync | undefined {
+  const saved = persistence.load();
+  if (!saved) return undefined;
+  try {
+    return JSON.parse(saved) as ISavedSync;
+  } catch {
+    // A corrupt cache is just a cache: start a fresh sync.
+    return undefined;
   }
 }
