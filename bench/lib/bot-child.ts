@@ -89,16 +89,30 @@ let app: App | undefined;
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 loopDelay.enable();
 
-// BENCH_CPU_PROF=<file>: a V8 CPU profile of the bot from ready to stop (for finding its hot paths).
+// BENCH_CPU_PROF=<file>: a V8 CPU profile of the bot from ready to stop (for finding its hot paths);
+// with BENCH_CPU_PROF_STARTUP=1, of its start-up instead: from start() to ready.
 const profileFile = process.env["BENCH_CPU_PROF"];
 const profiler = profileFile ? new Session() : undefined;
+const profileStartup = process.env["BENCH_CPU_PROF_STARTUP"] === "1";
+
+async function startProfiler(): Promise<void> {
+  if (!profiler) return;
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+  await profiler.post("Profiler.start");
+}
 
 async function main(): Promise<void> {
   tracing = process.env["BENCH_TRACE"] !== "0";
+  if (profileStartup) await startProfiler();
   const t0 = now();
   app = await start(loadConfig(process.env));
   await app.ready;
   const readyMs = now() - t0;
+  if (profileStartup && profiler && profileFile) {
+    const { profile } = await profiler.post("Profiler.stop");
+    writeFileSync(profileFile, JSON.stringify(profile));
+  }
   const bot = app.config.botUserId;
   app.client.on("event" as never, ((ev: { getType(): string; getSender(): string; getId(): string; getContent(): Record<string, unknown> }) => {
     if (!tracing || ev.getType() !== "m.room.message" || ev.getSender() === bot) return;
@@ -106,11 +120,7 @@ async function main(): Promise<void> {
     trace.push({ k: "event", t: now(), sync: lastSync, id: ev.getId(), body: typeof body === "string" ? body.slice(0, TEXT_KEEP) : "" });
   }) as never);
   observeCrypto(app);
-  if (profiler) {
-    profiler.connect();
-    await profiler.post("Profiler.enable");
-    await profiler.post("Profiler.start");
-  }
+  if (!profileStartup) await startProfiler();
   process.send?.({ type: "ready", readyMs, rooms: app.store.rooms.count() });
 }
 
@@ -192,7 +202,7 @@ process.on("message", (msg: { cmd: string; id: number }) => {
       return;
     case "stop":
       void (async () => {
-        if (profiler && profileFile) {
+        if (profiler && profileFile && !profileStartup) {
           const { profile } = await profiler.post("Profiler.stop");
           writeFileSync(profileFile, JSON.stringify(profile));
         }
