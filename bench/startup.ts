@@ -3,7 +3,7 @@
  * started on an empty data dir (a deleted database): start() → ready, against
  * the floor of one raw initial /sync of the same account with the bot's
  * filter and its initial timeline limit. Then the idle RSS, against a bot holding no rooms, as a curve over
- * BENCH_STARTUP_ROOMS (one account topped up from point to point) and once
+ * BENCH_STARTUP_ROOMS (one account per point) and once
  * more for rooms with m.room.encryption.
  */
 import { readFileSync } from "node:fs";
@@ -117,6 +117,14 @@ const knobs = (): { points: number[]; encryptedRooms: number; keptDir: string | 
   keptDir: process.env["BENCH_STARTUP_SYNAPSE_DIR"],
 });
 
+/**
+ * The account of a point of the curve: one per point, so that a kept
+ * Synapse filled ahead of time serves every point (one account topped up
+ * from point to point only works upwards, in a single run). The largest
+ * point keeps the name earlier runs filled.
+ */
+const pointAccount = (n: number, points: number[]): string => (n === Math.max(...points) ? "bot-startup" : `bot-startup-${n}`);
+
 /** Creates the rooms of every point in the kept Synapse, without measuring. */
 export async function prepareStartupRooms(): Promise<void> {
   const { points, encryptedRooms, keptDir } = knobs();
@@ -125,7 +133,7 @@ export async function prepareStartupRooms(): Promise<void> {
   try {
     await world.newBot("bot-empty");
     if (encryptedRooms > 0) await topUp(await world.newBot("bot-startup-e2ee"), encryptedRooms, true);
-    await topUp(await world.newBot("bot-startup"), Math.max(0, ...points), false);
+    for (const n of points) await topUp(await world.newBot(pointAccount(n, points)), n, false);
   } finally {
     await world.close();
   }
@@ -138,9 +146,9 @@ export async function runStartup(mainWorld: BenchWorld): Promise<Row[]> {
   try {
     const none = await measure(world, await world.newBot("bot-empty"), "bot-empty", 0, settle);
     const out: Row[] = [];
-    const plain = await world.newBot("bot-startup");
     let prev: Point | undefined;
     for (const n of points) {
+      const plain = await world.newBot(pointAccount(n, points));
       await topUp(plain, n, false);
       const p = await measure(world, plain, `bot-startup-${n}`, n, settle);
       out.push(...rows(p, none, prev, ""));
