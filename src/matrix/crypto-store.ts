@@ -84,27 +84,38 @@ export function installIndexedDb(dir: string, logger: Logger): void {
     databaseBasePath: dir,
     deleteDatabaseFiles: false,
   });
-  useWal(logger);
+  tuneConnections(logger);
   plugShimLeaks(globalThis, logger);
+  startTransactionsPromptly();
   installedDir = dir;
 }
 
+/** The better-sqlite3 connection under one of the shim's databases: what `tuneConnections` uses of it. */
+interface SqliteConnection {
+  pragma(sql: string, opts?: { simple: boolean }): unknown;
+  prepare(sql: string): unknown;
+}
 /** The shim's WebSQL database, down to its better-sqlite3 connection (indexeddbshim 17, websql-configurable 3). */
 interface ShimWebSql {
-  _db?: { _db?: { _db?: { pragma(sql: string, opts?: { simple: boolean }): unknown } } };
+  _db?: { _db?: { _db?: SqliteConnection } };
 }
 type OpenDatabase = (...args: unknown[]) => ShimWebSql;
 
+/** Prepared statements kept per connection; the shim's SQL is a small fixed set per object store (values are bound, not spliced in). */
+const STATEMENT_CACHE_SIZE = 500;
+
 /**
- * Every crypto database in write-ahead-log mode, `synchronous = FULL`: a
- * commit is one append and one fsync of the log (the default rollback
- * journal costs a journal file created, synced and deleted, and the
- * database synced, on every commit), still durable when its `complete`
- * event fires. The Rust crypto commits several transactions per message.
- * The mode is kept in the file; a connection that cannot switch (another
- * one holds a lock) works on in the mode the file has.
+ * Tunes each connection the shim opens. Write-ahead log, `synchronous =
+ * FULL`: a commit is one append and one fsync of the log (the default
+ * rollback journal costs a journal file created, synced and deleted, and
+ * the database synced, on every commit), still durable when its `complete`
+ * event fires. The mode is kept in the file; a connection that cannot
+ * switch (another one holds a lock) works on in the mode the file has.
+ * Prepared statements are reused: the shim prepares every statement anew
+ * (`db.prepare(sql)` per query), and the Rust crypto runs the same few
+ * dozen over and over.
  */
-function useWal(logger: Logger): void {
+function tuneConnections(logger: Logger): void {
   const shim = (globalThis as unknown as { shimIndexedDB?: { __openDatabase?: OpenDatabase } }).shimIndexedDB;
   const open = shim?.__openDatabase;
   if (!shim || !open) {
@@ -121,7 +132,56 @@ function useWal(logger: Logger): void {
     } catch (err) {
       logger.warn({ err, database: args[0] }, "crypto database stays in SQLite's rollback-journal mode");
     }
+    if (sqlite) cacheStatements(sqlite);
     return webSql;
+  };
+}
+
+/**
+ * Makes `prepare` hand out a statement prepared before for the same SQL.
+ * The shim runs each statement to the end (`all()` or `run()`) before the
+ * next, so one statement object per SQL text is never used twice at once;
+ * SQLite re-prepares a cached statement by itself after a schema change.
+ */
+function cacheStatements(sqlite: SqliteConnection): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, unknown>();
+  sqlite.prepare = (sql: string): unknown => {
+    let stmt = cache.get(sql);
+    if (stmt === undefined) {
+      stmt = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+}
+
+type TransactionMethod = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * The shim starts a transaction's requests with `setTimeout(…, 0)` "as soon
+ * as all synchronous code is done" (its IDBTransaction constructor); in
+ * Node a timer runs 1 ms later at the earliest, and the Rust crypto runs
+ * about twenty transactions one after another per message. While the shim
+ * builds a transaction, a zero-delay timer becomes `setImmediate`: it too
+ * runs after the synchronous code and every queued promise job (so the
+ * requests queued with the transaction are all there), without the
+ * millisecond. Nothing else changes: the shim calls no other timer there.
+ */
+function startTransactionsPromptly(): void {
+  const proto = (globalThis as unknown as { IDBDatabase?: { prototype: { transaction: TransactionMethod } } }).IDBDatabase?.prototype;
+  if (!proto) return;
+  const transaction = proto.transaction;
+  proto.transaction = function (this: unknown, ...args: unknown[]): unknown {
+    const timer = globalThis.setTimeout; // the one in place now (test fake timers included)
+    globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...rest: unknown[]) =>
+      ms ? timer(fn, ms, ...rest) : setImmediate(fn, ...rest)) as typeof setTimeout;
+    try {
+      return transaction.apply(this, args);
+    } finally {
+      globalThis.setTimeout = timer;
+    }
   };
 }
 

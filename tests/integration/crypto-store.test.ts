@@ -41,7 +41,7 @@ describe("crypto store", () => {
     expect(first.ed25519).toMatch(/^[A-Za-z0-9+/]{43}$/);
     const files = readdirSync(path.join(dir, "crypto")).filter((f) => f.includes("matrix-sdk-crypto") && f.endsWith(".sqlite"));
     expect(files.length).toBeGreaterThan(0);
-    // Write-ahead log: one fsync per commit (crypto-store.ts useWal).
+    // Write-ahead log: one fsync per commit (crypto-store.ts tuneConnections).
     for (const f of files) {
       const db = new Database(path.join(dir, "crypto", f), { readonly: true });
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
