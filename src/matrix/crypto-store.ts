@@ -13,6 +13,7 @@ import setGlobalVars from "indexeddbshim";
 import type { MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { plugShimLeaks } from "./idb-shim-leaks.js";
+import { syncCommitsOffThread, type ShimDriver } from "./wal-commit.js";
 
 /** The kv key naming this data directory's crypto databases. */
 export const CRYPTO_PREFIX_KEY = "matrix.crypto_store_prefix";
@@ -92,12 +93,13 @@ export function installIndexedDb(dir: string, logger: Logger): void {
 
 /** The better-sqlite3 connection under one of the shim's databases: what `tuneConnections` uses of it. */
 interface SqliteConnection {
+  readonly name: string;
   pragma(sql: string, opts?: { simple: boolean }): unknown;
   prepare(sql: string): unknown;
 }
 /** The shim's WebSQL database, down to its better-sqlite3 connection (indexeddbshim 17, websql-configurable 3). */
 interface ShimWebSql {
-  _db?: { _db?: { _db?: SqliteConnection } };
+  _db?: Partial<ShimDriver> & { _db?: { _db?: SqliteConnection } };
 }
 type OpenDatabase = (...args: unknown[]) => ShimWebSql;
 
@@ -105,15 +107,17 @@ type OpenDatabase = (...args: unknown[]) => ShimWebSql;
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
- * Tunes each connection the shim opens. Write-ahead log, `synchronous =
- * FULL`: a commit is one append and one fsync of the log (the default
- * rollback journal costs a journal file created, synced and deleted, and
- * the database synced, on every commit), still durable when its `complete`
- * event fires. The mode is kept in the file; a connection that cannot
- * switch (another one holds a lock) works on in the mode the file has.
- * Prepared statements are reused: the shim prepares every statement anew
- * (`db.prepare(sql)` per query), and the Rust crypto runs the same few
- * dozen over and over.
+ * Tunes each connection the shim opens. Write-ahead log: a commit is one
+ * append and one fsync of the log (the default rollback journal costs a
+ * journal file created, synced and deleted, and the database synced, on
+ * every commit). The fsync runs off the main thread, and the transaction's
+ * `complete` waits for it (wal-commit.ts); where the shim's driver is not
+ * the one expected, `synchronous = FULL` does it inside COMMIT instead.
+ * Either way a transaction is on disk when its `complete` event fires. The
+ * mode is kept in the file; a connection that cannot switch (another one
+ * holds a lock) works on in the mode the file has. Prepared statements are
+ * reused: the shim prepares every statement anew (`db.prepare(sql)` per
+ * query), and the Rust crypto runs the same few dozen over and over.
  */
 function tuneConnections(logger: Logger): void {
   const shim = (globalThis as unknown as { shimIndexedDB?: { __openDatabase?: OpenDatabase } }).shimIndexedDB;
@@ -124,11 +128,21 @@ function tuneConnections(logger: Logger): void {
   }
   shim.__openDatabase = (...args: unknown[]): ShimWebSql => {
     const webSql = open(...args);
-    const sqlite = webSql._db?._db?._db;
+    const driver = webSql._db;
+    const sqlite = driver?._db?._db;
     try {
       if (!sqlite) throw new Error("no better-sqlite3 connection under the shim's database");
       if (sqlite.pragma("journal_mode", { simple: true }) !== "wal") sqlite.pragma("journal_mode = WAL");
-      sqlite.pragma("synchronous = FULL");
+      if (sqlite.pragma("journal_mode", { simple: true }) === "wal" && typeof driver?.exec === "function") {
+        syncCommitsOffThread(driver as ShimDriver, `${sqlite.name}-wal`, (err) => {
+          // The shim would fire `complete` for a commit that may not be on disk; stop instead (the store reopens at what is).
+          logger.fatal({ err, database: sqlite.name }, "crypto store: fsync of the write-ahead log failed; stopping");
+          process.exit(1);
+        });
+        sqlite.pragma("synchronous = NORMAL");
+      } else {
+        sqlite.pragma("synchronous = FULL");
+      }
     } catch (err) {
       logger.warn({ err, database: args[0] }, "crypto database stays in SQLite's rollback-journal mode");
     }
