@@ -13,6 +13,7 @@ import setGlobalVars from "indexeddbshim";
 import type { MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { plugShimLeaks } from "./idb-shim-leaks.js";
+import { syncCommitsOffThread, type ShimDriver } from "./wal-commit.js";
 
 /** The kv key naming this data directory's crypto databases. */
 export const CRYPTO_PREFIX_KEY = "matrix.crypto_store_prefix";
@@ -84,27 +85,41 @@ export function installIndexedDb(dir: string, logger: Logger): void {
     databaseBasePath: dir,
     deleteDatabaseFiles: false,
   });
-  useWal(logger);
+  tuneConnections(logger);
   plugShimLeaks(globalThis, logger);
+  startTransactionsPromptly();
   installedDir = dir;
 }
 
+/** The better-sqlite3 connection under one of the shim's databases: what `tuneConnections` uses of it. */
+interface SqliteConnection {
+  readonly name: string;
+  pragma(sql: string, opts?: { simple: boolean }): unknown;
+  prepare(sql: string): unknown;
+}
 /** The shim's WebSQL database, down to its better-sqlite3 connection (indexeddbshim 17, websql-configurable 3). */
 interface ShimWebSql {
-  _db?: { _db?: { _db?: { pragma(sql: string, opts?: { simple: boolean }): unknown } } };
+  _db?: Partial<ShimDriver> & { _db?: { _db?: SqliteConnection } };
 }
 type OpenDatabase = (...args: unknown[]) => ShimWebSql;
 
+/** Prepared statements kept per connection; the shim's SQL is a small fixed set per object store (values are bound, not spliced in). */
+const STATEMENT_CACHE_SIZE = 500;
+
 /**
- * Every crypto database in write-ahead-log mode, `synchronous = FULL`: a
- * commit is one append and one fsync of the log (the default rollback
- * journal costs a journal file created, synced and deleted, and the
- * database synced, on every commit), still durable when its `complete`
- * event fires. The Rust crypto commits several transactions per message.
- * The mode is kept in the file; a connection that cannot switch (another
- * one holds a lock) works on in the mode the file has.
+ * Tunes each connection the shim opens. Write-ahead log: a commit is one
+ * append and one fsync of the log (the default rollback journal costs a
+ * journal file created, synced and deleted, and the database synced, on
+ * every commit). The fsync runs off the main thread, and the transaction's
+ * `complete` waits for it (wal-commit.ts); where the shim's driver is not
+ * the one expected, `synchronous = FULL` does it inside COMMIT instead.
+ * Either way a transaction is on disk when its `complete` event fires. The
+ * mode is kept in the file; a connection that cannot switch (another one
+ * holds a lock) works on in the mode the file has. Prepared statements are
+ * reused: the shim prepares every statement anew (`db.prepare(sql)` per
+ * query), and the Rust crypto runs the same few dozen over and over.
  */
-function useWal(logger: Logger): void {
+function tuneConnections(logger: Logger): void {
   const shim = (globalThis as unknown as { shimIndexedDB?: { __openDatabase?: OpenDatabase } }).shimIndexedDB;
   const open = shim?.__openDatabase;
   if (!shim || !open) {
@@ -113,15 +128,74 @@ function useWal(logger: Logger): void {
   }
   shim.__openDatabase = (...args: unknown[]): ShimWebSql => {
     const webSql = open(...args);
-    const sqlite = webSql._db?._db?._db;
+    const driver = webSql._db;
+    const sqlite = driver?._db?._db;
     try {
       if (!sqlite) throw new Error("no better-sqlite3 connection under the shim's database");
       if (sqlite.pragma("journal_mode", { simple: true }) !== "wal") sqlite.pragma("journal_mode = WAL");
-      sqlite.pragma("synchronous = FULL");
+      if (sqlite.pragma("journal_mode", { simple: true }) === "wal" && typeof driver?.exec === "function") {
+        syncCommitsOffThread(driver as ShimDriver, `${sqlite.name}-wal`, (err) => {
+          // The shim would fire `complete` for a commit that may not be on disk; stop instead (the store reopens at what is).
+          logger.fatal({ err, database: sqlite.name }, "crypto store: fsync of the write-ahead log failed; stopping");
+          process.exit(1);
+        });
+        sqlite.pragma("synchronous = NORMAL");
+      } else {
+        sqlite.pragma("synchronous = FULL");
+      }
     } catch (err) {
       logger.warn({ err, database: args[0] }, "crypto database stays in SQLite's rollback-journal mode");
     }
+    if (sqlite) cacheStatements(sqlite);
     return webSql;
+  };
+}
+
+/**
+ * Makes `prepare` hand out a statement prepared before for the same SQL.
+ * The shim runs each statement to the end (`all()` or `run()`) before the
+ * next, so one statement object per SQL text is never used twice at once;
+ * SQLite re-prepares a cached statement by itself after a schema change.
+ */
+function cacheStatements(sqlite: SqliteConnection): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, unknown>();
+  sqlite.prepare = (sql: string): unknown => {
+    let stmt = cache.get(sql);
+    if (stmt === undefined) {
+      stmt = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+}
+
+type TransactionMethod = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * The shim starts a transaction's requests with `setTimeout(…, 0)` "as soon
+ * as all synchronous code is done" (its IDBTransaction constructor); in
+ * Node a timer runs 1 ms later at the earliest, and the Rust crypto runs
+ * about twenty transactions one after another per message. While the shim
+ * builds a transaction, a zero-delay timer becomes `setImmediate`: it too
+ * runs after the synchronous code and every queued promise job (so the
+ * requests queued with the transaction are all there), without the
+ * millisecond. Nothing else changes: the shim calls no other timer there.
+ */
+function startTransactionsPromptly(): void {
+  const proto = (globalThis as unknown as { IDBDatabase?: { prototype: { transaction: TransactionMethod } } }).IDBDatabase?.prototype;
+  if (!proto) return;
+  const transaction = proto.transaction;
+  proto.transaction = function (this: unknown, ...args: unknown[]): unknown {
+    const timer = globalThis.setTimeout; // the one in place now (test fake timers included)
+    globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...rest: unknown[]) =>
+      ms ? timer(fn, ms, ...rest) : setImmediate(fn, ...rest)) as typeof setTimeout;
+    try {
+      return transaction.apply(this, args);
+    } finally {
+      globalThis.setTimeout = timer;
+    }
   };
 }
 
