@@ -40,8 +40,15 @@ const INLINE_SYNTAX = /[\\`*_[\]<>&~|\n\r\0]/u;
 const BLOCK_START = /^[\s#>+\-=\d]/u;
 /** markdown-it links a scheme's URL wherever it starts, even inside a word. */
 const SCHEME = /(?:https?|ftp|mailto):|\/\//iu;
+/** Underscores between letters or digits never open or close emphasis (snake_case, ids). */
+const INTRAWORD_UNDERSCORES = /(?<=[\p{L}\p{N}])_+(?=[\p{L}\p{N}])/gu;
 export const needsMarkdown = (text: string): boolean =>
-  text === "" || INLINE_SYNTAX.test(text) || BLOCK_START.test(text) || /\s$/u.test(text) || SCHEME.test(text) || md.linkify.test(text);
+  text === "" ||
+  INLINE_SYNTAX.test(text.includes("_") ? text.replace(INTRAWORD_UNDERSCORES, "") : text) ||
+  BLOCK_START.test(text) ||
+  /\s$/u.test(text) ||
+  SCHEME.test(text) ||
+  md.linkify.test(text);
 
 /** Markdown → sanitised HTML plus the plain Markdown as `body`. */
 export function renderMarkdown(markdown: string): Rendered {
