@@ -13,6 +13,7 @@ import { writeHeapSnapshot } from "node:v8";
 import { WebSocket } from "ws";
 import { start, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
+import { homeserverHttp } from "../../src/matrix/http-transport.js";
 import { countRequests, takeRequestCounts } from "./request-count.js";
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -35,31 +36,37 @@ const TEXT_KEEP = 200;
 let lastSync = 0;
 let tracing = true;
 
+// The SDK's requests go through the bot's own transport (src/matrix/http-transport.ts), the rest through fetch.
 countRequests();
-const origFetch = globalThis.fetch;
-globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-  const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-  const method = init?.method ?? "GET";
-  const t = now();
-  if (tracing && method === "PUT" && url.includes("/send/m.room.message/") && typeof init?.body === "string") {
-    const content = JSON.parse(init.body) as Record<string, unknown>;
-    const next = content["m.new_content"] as Record<string, unknown> | undefined;
-    const shown = next ?? content;
-    const body = typeof shown["body"] === "string" ? shown["body"] : "";
-    trace.push({ k: "put", t, msgtype: String(shown["msgtype"]), body: body.slice(0, TEXT_KEEP), edit: next !== undefined });
-  }
-  const media = url.includes("/media/v3/upload") ? "upload" : url.includes("/media/download/") ? "download" : null;
-  if (media) trace.push({ k: "media", t, what: media, phase: "start" });
-  const send = tracing && method === "PUT" ? /\/rooms\/([^/]+)\/send\/([^/]+)\//.exec(url) : null;
-  const res = await origFetch(input, init);
-  if (send) trace.push({ k: "send", t, done: now(), room: decodeURIComponent(send[1] ?? ""), type: decodeURIComponent(send[2] ?? "") });
-  if (url.includes("/sync?")) {
-    lastSync = now();
-    if (tracing) trace.push({ k: "sync", t: lastSync });
-  }
-  if (media) trace.push({ k: "media", t: now(), what: media, phase: "headers" });
-  return res;
-};
+countRequests(homeserverHttp);
+globalThis.fetch = traced(globalThis.fetch);
+homeserverHttp.fetch = traced(homeserverHttp.fetch);
+
+function traced(origFetch: typeof fetch): typeof fetch {
+  return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    const method = init?.method ?? "GET";
+    const t = now();
+    if (tracing && method === "PUT" && url.includes("/send/m.room.message/") && typeof init?.body === "string") {
+      const content = JSON.parse(init.body) as Record<string, unknown>;
+      const next = content["m.new_content"] as Record<string, unknown> | undefined;
+      const shown = next ?? content;
+      const body = typeof shown["body"] === "string" ? shown["body"] : "";
+      trace.push({ k: "put", t, msgtype: String(shown["msgtype"]), body: body.slice(0, TEXT_KEEP), edit: next !== undefined });
+    }
+    const media = url.includes("/media/v3/upload") ? "upload" : url.includes("/media/download/") ? "download" : null;
+    if (media) trace.push({ k: "media", t, what: media, phase: "start" });
+    const send = tracing && method === "PUT" ? /\/rooms\/([^/]+)\/send\/([^/]+)\//.exec(url) : null;
+    const res = await origFetch(input, init);
+    if (send) trace.push({ k: "send", t, done: now(), room: decodeURIComponent(send[1] ?? ""), type: decodeURIComponent(send[2] ?? "") });
+    if (url.includes("/sync?")) {
+      lastSync = now();
+      if (tracing) trace.push({ k: "sync", t: lastSync });
+    }
+    if (media) trace.push({ k: "media", t: now(), what: media, phase: "headers" });
+    return res;
+  };
+}
 
 type SendFn = (data: unknown, ...rest: unknown[]) => void;
 type EmitFn = (event: string | symbol, ...args: unknown[]) => boolean;

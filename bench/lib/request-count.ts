@@ -26,10 +26,13 @@ export function requestKind(method: string, url: string): string {
   return `${method} ${path}`;
 }
 
-/** Wraps the global fetch once; later wrappers (the bot child's trace) sit on top. */
-export function countRequests(): void {
-  const inner = globalThis.fetch;
-  globalThis.fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+/**
+ * Wraps the global fetch (or another holder of a fetch, as the bot's
+ * homeserver transport) once; later wrappers (the bot child's trace) sit on top.
+ */
+export function countRequests(target: { fetch: typeof fetch } = globalThis): void {
+  const inner = target.fetch;
+  target.fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     const method = init?.method ?? (input instanceof Request ? input.method : "GET");
     const kind = requestKind(method, url);

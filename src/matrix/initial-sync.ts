@@ -1,3 +1,5 @@
+import { homeserverHttp } from "./http-transport.js";
+
 /**
  * matrix-js-sdk sends its first /sync with an inline filter of
  * `initialSyncLimit` events per room, but when that request fails (a large
@@ -7,18 +9,19 @@
  * and recorded in the ledger. This fetch keeps the initial filter on every
  * /sync without a `since` token; being the same request, a retry is also
  * answered by Synapse from the computation already under way (its sync
- * response cache is keyed by the filter).
+ * response cache is keyed by the filter). Requests go on to `inner`, by
+ * default the bot's lean HTTP transport (http-transport.ts).
  */
-export function keepInitialSyncFilter(initialFilter: string): typeof fetch {
+export function keepInitialSyncFilter(initialFilter: string, inner: typeof fetch = (input, init) => homeserverHttp.fetch(input, init)): typeof fetch {
   return (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : null;
     if (url?.includes("/sync?")) {
       const parsed = new URL(url);
       if (parsed.pathname.endsWith("/sync") && !parsed.searchParams.has("since")) {
         parsed.searchParams.set("filter", initialFilter);
-        return globalThis.fetch(parsed.href, init);
+        return inner(parsed.href, init);
       }
     }
-    return globalThis.fetch(input, init);
+    return inner(input, init);
   };
 }

@@ -29,8 +29,30 @@ export interface Rendered {
   html: string | undefined;
 }
 
+/**
+ * Text in which Markdown finds nothing to format: no character that starts
+ * inline syntax, an entity or a line break, no block marker or indent at the
+ * start, nothing linkify would turn into a link. markdown-it would render it
+ * as one escaped paragraph; most chat answers are such text, and parsing
+ * them was most of an answer's rendering cost.
+ */
+const INLINE_SYNTAX = /[\\`*_[\]<>&~|\n\r\0]/u;
+const BLOCK_START = /^[\s#>+\-=\d]/u;
+/** markdown-it links a scheme's URL wherever it starts, even inside a word. */
+const SCHEME = /(?:https?|ftp|mailto):|\/\//iu;
+/** Underscores between letters or digits never open or close emphasis (snake_case, ids). */
+const INTRAWORD_UNDERSCORES = /(?<=[\p{L}\p{N}])_+(?=[\p{L}\p{N}])/gu;
+export const needsMarkdown = (text: string): boolean =>
+  text === "" ||
+  INLINE_SYNTAX.test(text.includes("_") ? text.replace(INTRAWORD_UNDERSCORES, "") : text) ||
+  BLOCK_START.test(text) ||
+  /\s$/u.test(text) ||
+  SCHEME.test(text) ||
+  md.linkify.test(text);
+
 /** Markdown → sanitised HTML plus the plain Markdown as `body`. */
 export function renderMarkdown(markdown: string): Rendered {
+  if (!needsMarkdown(markdown)) return { body: markdown, html: undefined };
   const rendered = md.render(markdown).trim();
   // Plain one-paragraph text needs no formatted_body. Checked before
   // sanitising: markdown-it's own output for plain text is that one escaped

@@ -1,6 +1,7 @@
 import { createClient, MatrixError, type MatrixClient } from "matrix-js-sdk";
 import type { CryptoCallbacks } from "matrix-js-sdk/lib/crypto-api/index.js";
 import type { Logger } from "pino";
+import { homeserverHttp } from "./http-transport.js";
 import { HomeserverUnreachableError, policies, RateLimitedError, retrying, type RetryPolicy } from "./retry.js";
 import { sdkLogger } from "./sdk-logger.js";
 import type { PersistentSyncStore } from "./sync-store.js";
@@ -166,7 +167,8 @@ export function buildClient(
 ): MatrixClient {
   return createClient({
     ...(cryptoCallbacks && { cryptoCallbacks }),
-    ...(fetchFn && { fetchFn }),
+    // The lean transport unless the caller wraps it (initial-sync.ts does).
+    fetchFn: fetchFn ?? ((input, init) => homeserverHttp.fetch(input, init)),
     baseUrl: creds.homeserverUrl,
     userId: creds.userId,
     accessToken: session.accessToken,

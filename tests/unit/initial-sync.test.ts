@@ -1,29 +1,28 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { keepInitialSyncFilter } from "../../src/matrix/initial-sync.js";
 
 const INITIAL = JSON.stringify({ room: { timeline: { limit: 1 } } });
 
 describe("keepInitialSyncFilter", () => {
-  afterEach(() => vi.unstubAllGlobals());
-
-  const seen = (): string[] => {
-    const urls: string[] = [];
-    vi.stubGlobal("fetch", (input: string) => {
-      urls.push(input);
-      return Promise.resolve(new Response("{}"));
-    });
+  const urls: (string | URL)[] = [];
+  const inner: typeof fetch = (input) => {
+    urls.push(input instanceof Request ? input.url : input);
+    return Promise.resolve(new Response("{}"));
+  };
+  const seen = (): (string | URL)[] => {
+    urls.length = 0;
     return urls;
   };
 
   it("gives a retried initial sync (no since, the stored filter id) the initial filter", async () => {
     const urls = seen();
-    await keepInitialSyncFilter(INITIAL)(new URL("http://hs/_matrix/client/v3/sync?filter=1&timeout=0"));
+    await keepInitialSyncFilter(INITIAL, inner)(new URL("http://hs/_matrix/client/v3/sync?filter=1&timeout=0"));
     expect(new URL(urls[0] ?? "").searchParams.get("filter")).toBe(INITIAL);
   });
 
   it("leaves incremental syncs and other requests as they are", async () => {
     const urls = seen();
-    const fetchFn = keepInitialSyncFilter(INITIAL);
+    const fetchFn = keepInitialSyncFilter(INITIAL, inner);
     await fetchFn("http://hs/_matrix/client/v3/sync?filter=1&since=s1_2&timeout=30000");
     await fetchFn(new URL("http://hs/_matrix/client/v3/rooms/!r/messages?filter=1"));
     expect(urls).toEqual(["http://hs/_matrix/client/v3/sync?filter=1&since=s1_2&timeout=30000", new URL("http://hs/_matrix/client/v3/rooms/!r/messages?filter=1")]);
