@@ -8,6 +8,7 @@ import { ClientEvent, Filter, SyncState, type IFilterDefinition, type MatrixClie
 import type { Logger } from "pino";
 import { MatrixChatAdapter } from "./chat-adapter.js";
 import { initCrypto, stopSyncKeepCrypto, storeDeviceId } from "./crypto-store.js";
+import { skipIdleCryptoSyncs } from "./idle-crypto-syncs.js";
 import { forgetLostDevice } from "./lost-crypto-store.js";
 import { recoveryCallbacks } from "./recovery.js";
 import { RoomCrypto } from "./room-crypto.js";
@@ -124,6 +125,7 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
   withoutMatrixRtc(client);
   // Before the first sync, so no to-device message (room keys) goes unseen.
   await initCrypto(client, { dataDir: o.dataDir, kv: o.persistence, logger });
+  skipIdleCryptoSyncs(client.getCrypto(), logger);
   const roomCrypto = new RoomCrypto(client, logger);
   let chat: MatrixChatAdapter | undefined;
   const observer: SendObserver = {
