@@ -121,7 +121,7 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
   });
   routeSdkModuleLogs(logger);
   const initialFilter = JSON.stringify(syncFilterDefinition(o.initialSyncLimit ?? INITIAL_SYNC_LIMIT));
-  const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client), keepInitialSyncFilter(initialFilter));
+  const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client), keepInitialSyncFilter(initialFilter, undefined, () => client.clientRunning));
   withoutMatrixRtc(client);
   // Before the first sync, so no to-device message (room keys) goes unseen.
   await initCrypto(client, { dataDir: o.dataDir, kv: o.persistence, logger });

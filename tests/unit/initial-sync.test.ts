@@ -28,3 +28,34 @@ describe("keepInitialSyncFilter", () => {
     expect(urls).toEqual(["http://hs/_matrix/client/v3/sync?filter=1&since=s1_2&timeout=30000", new URL("http://hs/_matrix/client/v3/rooms/!r/messages?filter=1")]);
   });
 });
+
+describe("the initial sync and the SDK's client timeout", () => {
+  const initial = "http://hs/_matrix/client/v3/sync?filter=1&timeout=0";
+  const signals: (AbortSignal | null | undefined)[] = [];
+  const inner: typeof fetch = (_input, init) => {
+    signals.push(init?.signal);
+    return Promise.resolve(new Response("{}"));
+  };
+
+  it("outlives the SDK's timeout, and still stops when the client stops", async () => {
+    let running = true;
+    const fetchFn = keepInitialSyncFilter(INITIAL, inner, () => running);
+    const sdk = new AbortController();
+    await fetchFn(initial, { signal: sdk.signal });
+    const given = signals.at(-1)!;
+    sdk.abort(); // the SDK's 80 s timeout: the client is still running
+    expect(given.aborted).toBe(false);
+
+    const stopping = new AbortController();
+    await fetchFn(initial, { signal: stopping.signal });
+    running = false;
+    stopping.abort(); // stopClient
+    expect(signals.at(-1)!.aborted).toBe(true);
+  });
+
+  it("leaves the signal of an incremental sync to the SDK", async () => {
+    const sdk = new AbortController();
+    await keepInitialSyncFilter(INITIAL, inner, () => true)("http://hs/_matrix/client/v3/sync?filter=1&since=s1&timeout=30000", { signal: sdk.signal });
+    expect(signals.at(-1)).toBe(sdk.signal);
+  });
+});
