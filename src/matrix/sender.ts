@@ -37,7 +37,7 @@ export class MatrixSender {
   ) {}
 
   async send(roomId: RoomId, type: string, content: object, key: string, opts: SendOptions = {}): Promise<EventId> {
-    if (type === "m.room.message") content = withIntentionalMentions(content as Record<string, unknown>);
+    if (type === "m.room.message") content = withIntentionalMentions(content as Record<string, unknown>, this.mentionableNames(roomId));
     const txnId = encodeURIComponent(txnIdFor(key));
     // In an encrypted room each attempt encrypts anew: the transaction id
     // stays the same, so the homeserver still keeps only the first that arrived.
@@ -49,6 +49,24 @@ export class MatrixSender {
       return this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, wire.content);
     });
     return asEventId(res.event_id);
+  }
+
+  /**
+   * The lower-cased display names and user ids (localparts) the legacy push
+   * rules could match in this room: those of its one other member, when the
+   * bot and one other member are all of it and the SDK holds that member.
+   * Null for anything else (more members, members not loaded, unknown room).
+   */
+  private mentionableNames(roomId: RoomId): string[] | null {
+    const room = this.client.getRoom(roomId);
+    if (!room || room.getJoinedMemberCount() > 2) return null;
+    const me = this.client.getUserId();
+    const members = room.getJoinedMembers();
+    if (members.length !== room.getJoinedMemberCount()) return null;
+    return members
+      .filter((m) => m.userId !== me)
+      .flatMap((m) => [m.rawDisplayName, m.userId.slice(1).split(":")[0] ?? ""])
+      .map((n) => n.toLowerCase());
   }
 
   /** Whether files for this room must be encrypted before upload. */
@@ -94,12 +112,31 @@ export class MatrixSender {
  * unless the caller names someone): with the property present, clients and
  * push rules ignore `@room` and user ids in the text, so agent output cannot
  * ping a room the bot has power in. Edits carry it in `m.new_content` too.
+ *
+ * Synapse validates a plain event's `m.mentions` against a JSON schema on
+ * every send, at ≈1.5 ms of its CPU (more than the rest of the send;
+ * docs/performance.md), so it is left out where the legacy rules it turns
+ * off could not match anyway: `names` holds every name they could match in
+ * the room (its one other member's display name and user id), and no text
+ * of the message contains one of them or an `@`. Null `names`: always set.
  */
-export function withIntentionalMentions(content: Record<string, unknown>): Record<string, unknown> {
-  const out = "m.mentions" in content ? content : { ...content, "m.mentions": {} };
-  const inner = out["m.new_content"];
-  if (inner && typeof inner === "object" && !("m.mentions" in inner)) {
-    return { ...out, "m.new_content": { ...(inner as Record<string, unknown>), "m.mentions": {} } };
+export function withIntentionalMentions(content: Record<string, unknown>, names: readonly string[] | null = null): Record<string, unknown> {
+  const raw = content["m.new_content"];
+  const inner = raw && typeof raw === "object" ? (raw as Record<string, unknown>) : null;
+  const declared = "m.mentions" in content;
+  if (!declared && names && !mayMention(content, names) && !(inner && mayMention(inner, names))) return content;
+  const out = declared ? content : { ...content, "m.mentions": {} };
+  return inner && !("m.mentions" in inner) ? { ...out, "m.new_content": { ...inner, "m.mentions": {} } } : out;
+}
+
+/** Whether the legacy mention rules could match this content's text (`body`; `formatted_body` too, to be safe). */
+function mayMention(content: Record<string, unknown>, names: readonly string[]): boolean {
+  for (const key of ["body", "formatted_body"]) {
+    const text = content[key];
+    if (typeof text !== "string") continue;
+    if (text.includes("@")) return true;
+    const lower = text.toLowerCase();
+    if (names.some((n) => n === "" || lower.includes(n))) return true;
   }
-  return out;
+  return false;
 }

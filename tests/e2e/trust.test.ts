@@ -1,8 +1,8 @@
 /**
  * Trust boundaries against a real Synapse: a binding counts only when the bot
  * wrote it in a room it created (a user's forged `org.surfaces.room` naming
- * someone else's chat id gets nothing), agent text cannot ping anyone (every
- * bot message carries `m.mentions`), and a stranger's invites are answered
+ * someone else's chat id gets nothing), agent text cannot ping anyone (a bot
+ * message carries `m.mentions` unless its text could match no mention rule), and a stranger's invites are answered
  * once per interval, then rejected without joining.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -103,6 +103,29 @@ describe("trust boundaries", () => {
       "/_matrix/client/v3/notifications?only=highlight&limit=100",
     );
     expect(res.status).toBe(200);
+    expect(res.json.notifications.filter((n) => n.event.sender === fx.bot.userId)).toEqual([]);
+  });
+
+  it("an answer that names nobody leaves m.mentions out (Synapse's costly check of it), one naming the owner declares it, and neither highlights", async () => {
+    const localpart = alice.userId.slice(1).split(":")[0]!;
+    const quiet = "the weather is fine today";
+    const naming = `say hi to ${localpart.toUpperCase()} please`;
+    for (const text of [quiet, naming]) {
+      await aliceClient.sendText(aliceRooms.chatRoomId, text);
+      await eventually("the echo", async () =>
+        (await botMessages(synapse.baseUrl, alice.accessToken, aliceRooms.chatRoomId, fx.bot.userId)).find((m) => m.body === `echo: ${text}`),
+      );
+    }
+    const events = await allEvents(synapse.baseUrl, alice.accessToken, aliceRooms.chatRoomId);
+    const echo = (text: string) => events.find((e) => e.sender === fx.bot.userId && e.content["body"] === `echo: ${text}`);
+    expect(echo(quiet)?.content).not.toHaveProperty("m.mentions");
+    expect(echo(naming)?.content["m.mentions"]).toEqual({});
+    const res = await matrixFetch<{ notifications: Array<{ event: { sender: string } }> }>(
+      synapse.baseUrl,
+      alice.accessToken,
+      "GET",
+      "/_matrix/client/v3/notifications?only=highlight&limit=100",
+    );
     expect(res.json.notifications.filter((n) => n.event.sender === fx.bot.userId)).toEqual([]);
   });
 

@@ -33,6 +33,22 @@ describe("intentional mentions", () => {
     const owner = { body: "hi", "m.mentions": { user_ids: ["@o:hs"] } };
     expect(withIntentionalMentions(owner)).toBe(owner);
   });
+
+  it("leaves it out only where no legacy mention rule could match: the room's other member's names and any @ are nowhere in the text", () => {
+    const names = ["alice liddell", "alice"];
+    const plain = { msgtype: "m.text", body: "echo: the weather is fine" };
+    expect(withIntentionalMentions(plain, names)).toBe(plain);
+    for (const body of ["Hello Alice!", "ALICE LIDDELL wrote", "@room look", "mail me at x@y.z"]) {
+      expect(withIntentionalMentions({ body }, names)).toEqual({ body, "m.mentions": {} });
+    }
+    expect(withIntentionalMentions({ body: "fine", formatted_body: "<a href='https://matrix.to/#/@alice:hs'>x</a>" }, names)["m.mentions"]).toEqual({});
+    // An edit: the new content counts as much as the fallback text.
+    const edit = withIntentionalMentions({ body: "* fine", "m.new_content": { body: "fine, alice" } }, names);
+    expect(edit).toEqual({ body: "* fine", "m.mentions": {}, "m.new_content": { body: "fine, alice", "m.mentions": {} } });
+    // An empty name matches everything; unknown names (null: more members, or not loaded) always declare.
+    expect(withIntentionalMentions(plain, [""])["m.mentions"]).toEqual({});
+    expect(withIntentionalMentions(plain, null)["m.mentions"]).toEqual({});
+  });
 });
 
 describe("failure code labels", () => {
