@@ -30,7 +30,7 @@ export async function runReset(argv: string[], env: NodeJS.ProcessEnv = process.
   if (mode === "server-leave-forget") {
     const store = existsSync(dbPath) ? openStore(dbPath) : undefined;
     const kv = { get: (k: string) => store?.kv.get(k), set: (k: string, v: string) => store?.kv.set(k, v), delete: (k: string) => store?.kv.delete(k) };
-    const session = await resolveSession({ ...config, userId: config.botUserId, storeDeviceId: storeDeviceId(config.dataDir) }, kv, createLogger("warn"));
+    const session = await resolveSession({ ...config, userId: config.botUserId, storeDeviceId: storeDeviceId(config.dataDir, config.botUserId) }, kv, createLogger("warn"));
     store?.close();
     const api = async (method: string, path: string): Promise<unknown> => {
       const res = await fetch(new URL(`/_matrix/client/v3${path}`, config.homeserverUrl), {

@@ -21,7 +21,7 @@ export const CRYPTO_PREFIX_KEY = "matrix.crypto_store_prefix";
 const PREFIX_FILE = "store-prefix";
 
 /** The name file's content, or undefined when it is missing or unreadable. */
-function readPrefixFile(file: string): { prefix?: unknown; device_id?: unknown } | undefined {
+function readPrefixFile(file: string): { prefix?: unknown; device_id?: unknown; user_id?: unknown } | undefined {
   if (!existsSync(file)) return undefined;
   try {
     return JSON.parse(readFileSync(file, "utf8")) as { prefix?: unknown; device_id?: unknown };
@@ -41,8 +41,11 @@ function readPrefix(file: string, deviceId: string): string | undefined {
  * login with no saved device (surfaces.db lost) logs in as it again, instead
  * of making a new device and leaving the old one behind.
  */
-export function storeDeviceId(dataDir: string): string | undefined {
-  const id = readPrefixFile(`${dataDir}/crypto/${PREFIX_FILE}`)?.device_id;
+export function storeDeviceId(dataDir: string, userId: string): string | undefined {
+  const saved = readPrefixFile(`${dataDir}/crypto/${PREFIX_FILE}`);
+  // Files from before the user id was kept are taken as this user's: a data directory serves one bot.
+  if (saved?.user_id !== undefined && saved.user_id !== userId) return undefined;
+  const id = saved?.device_id;
   return typeof id === "string" && id !== "" ? id : undefined;
 }
 
@@ -233,7 +236,10 @@ export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): P
   // state) reopens the same device keys instead of making new ones that the
   // homeserver refuses ("one time key … already exists").
   mkdirSync(dir, { recursive: true, mode: 0o700 }); // installed once per process: a second bot's dir may not exist yet
-  if (readPrefix(prefixFile, deviceId) !== prefix) writeDurably(prefixFile, JSON.stringify({ prefix, device_id: deviceId }));
+  const userId = client.getUserId();
+  if (readPrefix(prefixFile, deviceId) !== prefix || readPrefixFile(prefixFile)?.user_id !== userId) {
+    writeDurably(prefixFile, JSON.stringify({ prefix, device_id: deviceId, user_id: userId }));
+  }
   if (deps.kv.get(CRYPTO_PREFIX_KEY) !== prefix) deps.kv.set(CRYPTO_PREFIX_KEY, prefix);
   await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: prefix });
   const keys = await client.getCrypto()?.getOwnDeviceKeys();

@@ -17,9 +17,14 @@ import zlib from "node:zlib";
  */
 export const homeserverHttp: { fetch: typeof fetch } = { fetch: leanFetch };
 
+// An idle kept-alive socket is closed after 4 s, as undici does: a proxy or
+// NAT that drops idle connections sooner than the bot reuses them would
+// otherwise turn the next send into a reset (or a stall until IDLE_TIMEOUT_MS).
+// Node applies the agent's timeout to free sockets; a request sets its own.
+const FREE_SOCKET_TIMEOUT_MS = 4_000;
 const agents = {
-  "http:": new http.Agent({ keepAlive: true }),
-  "https:": new https.Agent({ keepAlive: true }),
+  "http:": new http.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
+  "https:": new https.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
 };
 /** undici's default headers and body timeouts: a stalled connection fails instead of hanging a send. */
 const IDLE_TIMEOUT_MS = 300_000;
@@ -52,7 +57,7 @@ export function leanFetch(input: string | URL | Request, init?: RequestInit): Pr
       res.on("end", () => {
         cleanup();
         try {
-          resolve(toResponse(status, res.statusMessage ?? "", res.headers, Buffer.concat(chunks)));
+          resolve(toResponse(url.href, status, res.statusMessage ?? "", res.headers, Buffer.concat(chunks)));
         } catch (err) {
           reject(err);
         }
@@ -89,7 +94,7 @@ function plainHeaders(given: RequestInit["headers"]): Record<string, string> {
   return out;
 }
 
-function toResponse(status: number, statusText: string, raw: http.IncomingHttpHeaders, body: Buffer): Response {
+function toResponse(href: string, status: number, statusText: string, raw: http.IncomingHttpHeaders, body: Buffer): Response {
   const headers = new Headers();
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined) continue;
@@ -102,7 +107,7 @@ function toResponse(status: number, statusText: string, raw: http.IncomingHttpHe
     headers.delete("content-encoding");
     headers.delete("content-length");
   }
-  return bufferedResponse(NULL_BODY_STATUS.has(status) ? Buffer.alloc(0) : body, { status, statusText, headers });
+  return bufferedResponse(href, NULL_BODY_STATUS.has(status) ? Buffer.alloc(0) : body, { status, statusText, headers });
 }
 
 /**
@@ -110,7 +115,7 @@ function toResponse(status: number, statusText: string, raw: http.IncomingHttpHe
  * buffer directly instead of through a web stream (a second cost per
  * request the SDK would otherwise pay); `body` is made on demand.
  */
-function bufferedResponse(buffer: Buffer, init: ResponseInit): Response {
+function bufferedResponse(href: string, buffer: Buffer, init: ResponseInit): Response {
   const res = new Response(null, init);
   let held: Buffer | null = buffer;
   const take = (): Buffer => {
@@ -126,6 +131,8 @@ function bufferedResponse(buffer: Buffer, init: ResponseInit): Response {
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
     });
   Object.defineProperties(res, {
+    // The SDK names the URL in its errors (MatrixError.url).
+    url: { value: href },
     bodyUsed: { get: () => held === null },
     body: { get: () => (held && held.length > 0 ? new Response(take()).body : null) },
     text: { value: text },
@@ -136,7 +143,7 @@ function bufferedResponse(buffer: Buffer, init: ResponseInit): Response {
     clone: {
       value: (): Response => {
         if (held === null) throw new TypeError("Response.clone: Body has already been consumed.");
-        return bufferedResponse(Buffer.from(held), { status: res.status, statusText: res.statusText, headers: new Headers(res.headers) });
+        return bufferedResponse(href, Buffer.from(held), { status: res.status, statusText: res.statusText, headers: new Headers(res.headers) });
       },
     },
   });

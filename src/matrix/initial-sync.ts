@@ -14,15 +14,16 @@ import { homeserverHttp } from "./http-transport.js";
  * The initial sync is also not given up after the SDK's 80 s: a large
  * account takes Synapse longer than that (90 s for 10,000 rooms here), and
  * each timeout cost a retry after the SDK's backoff and connectivity checks
- * (start-up 1.24× the raw sync). The request keeps only the SDK's abort
- * when the client stops (`running()` false); a dead connection still fails
- * on the transport's stall timeout. Requests go on to `inner`, by default
- * the bot's lean HTTP transport (http-transport.ts).
+ * (start-up 1.24× the raw sync). The request follows `stop` instead of the
+ * SDK's signal (which carries both the client's stop and its timeout, and
+ * fires only once): the bot aborts `stop` when it stops syncing. A dead
+ * connection still fails on the transport's stall timeout. Requests go on
+ * to `inner`, by default the bot's lean HTTP transport (http-transport.ts).
  */
 export function keepInitialSyncFilter(
   initialFilter: string,
+  stop: AbortSignal,
   inner: typeof fetch = (input, init) => homeserverHttp.fetch(input, init),
-  running: () => boolean = () => true,
 ): typeof fetch {
   return (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : null;
@@ -30,18 +31,9 @@ export function keepInitialSyncFilter(
       const parsed = new URL(url);
       if (parsed.pathname.endsWith("/sync") && !parsed.searchParams.has("since")) {
         parsed.searchParams.set("filter", initialFilter);
-        return inner(parsed.href, { ...init, signal: abortedOnlyOnStop(init?.signal, running) });
+        return inner(parsed.href, { ...init, signal: stop });
       }
     }
     return inner(input, init);
   };
-}
-
-/** A signal that follows `signal` only when the client is stopping: the SDK's own timeout is not one. */
-function abortedOnlyOnStop(signal: AbortSignal | null | undefined, running: () => boolean): AbortSignal | null {
-  if (!signal) return null;
-  const controller = new AbortController();
-  if (signal.aborted) controller.abort(signal.reason);
-  else signal.addEventListener("abort", () => void (running() || controller.abort(signal.reason)), { once: true });
-  return controller.signal;
 }

@@ -113,15 +113,17 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
   const newDevice = await forgetLostDevice({ ...o, logger });
   if (newDevice && o.deviceId) logger.warn({ device_id: o.deviceId }, "SURFACES_DEVICE_ID names the device whose keys are lost; ignored");
   const deviceId = newDevice ? undefined : o.deviceId;
-  const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, accessToken: o.accessToken, password: o.password, deviceId, storeDeviceId: storeDeviceId(o.dataDir) };
+  const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, accessToken: o.accessToken, password: o.password, deviceId, storeDeviceId: storeDeviceId(o.dataDir, o.botUserId) };
   const session = await untilReachable(() => resolveSession(creds, o.persistence, logger), logger);
   const syncStore = new PersistentSyncStore({
     load: () => o.persistence.get(SESSION_KEYS.syncAccumulator),
     save: (json) => o.persistence.set(SESSION_KEYS.syncAccumulator, json),
   });
   routeSdkModuleLogs(logger);
+  // Aborts a first /sync still running when the bot stops (initial-sync.ts).
+  const initialSyncStop = new AbortController();
   const initialFilter = JSON.stringify(syncFilterDefinition(o.initialSyncLimit ?? INITIAL_SYNC_LIMIT));
-  const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client), keepInitialSyncFilter(initialFilter, undefined, () => client.clientRunning));
+  const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client), keepInitialSyncFilter(initialFilter, initialSyncStop.signal));
   withoutMatrixRtc(client);
   // Before the first sync, so no to-device message (room keys) goes unseen.
   await initCrypto(client, { dataDir: o.dataDir, kv: o.persistence, logger });
@@ -164,8 +166,12 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
       });
       logger.info({ user_id: o.botUserId, device_id: session.deviceId }, "syncing");
     },
-    stopSyncing: () => stopSyncKeepCrypto(client),
+    stopSyncing: () => {
+      initialSyncStop.abort();
+      return stopSyncKeepCrypto(client);
+    },
     stop() {
+      initialSyncStop.abort();
       client.stopClient();
       adapter.stop();
       syncStore.flush();

@@ -55,11 +55,13 @@ export class MatrixSender {
    * The lower-cased display names and user ids (localparts) the legacy push
    * rules could match in this room: those of its one other member, when the
    * bot and one other member are all of it and the SDK holds that member.
-   * Null for anything else (more members, members not loaded, unknown room).
+   * Null for anything else (more members, members not loaded, unknown room,
+   * an encrypted room: Synapse never sees its `m.mentions`, so leaving it out
+   * would save nothing there).
    */
   private mentionableNames(roomId: RoomId): string[] | null {
     const room = this.client.getRoom(roomId);
-    if (!room || room.getJoinedMemberCount() > 2) return null;
+    if (!room || room.hasEncryptionStateEvent() || room.getJoinedMemberCount() > 2) return null;
     const me = this.client.getUserId();
     const members = room.getJoinedMembers();
     if (members.length !== room.getJoinedMemberCount()) return null;
@@ -129,12 +131,18 @@ export function withIntentionalMentions(content: Record<string, unknown>, names:
   return inner && !("m.mentions" in inner) ? { ...out, "m.new_content": { ...inner, "m.mentions": {} } } : out;
 }
 
-/** Whether the legacy mention rules could match this content's text (`body`; `formatted_body` too, to be safe). */
+/**
+ * Whether the legacy mention rules could match this content's text (`body`;
+ * `formatted_body` too, to be safe). Synapse matches a display name as a
+ * glob and folds case beyond ASCII: a name with glob characters, or a name
+ * or text with anything but printable ASCII, counts as a possible match.
+ */
 function mayMention(content: Record<string, unknown>, names: readonly string[]): boolean {
+  if (names.some((n) => /[*?[\]]|[^ -~\t\n\r]/.test(n))) return true;
   for (const key of ["body", "formatted_body"]) {
     const text = content[key];
     if (typeof text !== "string") continue;
-    if (text.includes("@")) return true;
+    if (text.includes("@") || /[^ -~\t\n\r]/.test(text)) return true;
     const lower = text.toLowerCase();
     if (names.some((n) => n === "" || lower.includes(n))) return true;
   }

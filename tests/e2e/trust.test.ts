@@ -5,6 +5,7 @@
  * message carries `m.mentions` unless its text could match no mention rule), and a stranger's invites are answered
  * once per interval, then rejected without joining.
  */
+import { e2eEncrypted } from "../support/e2e-mode.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RegisteredUser } from "../../src/dev/synapse.js";
 import { matrixFetch } from "../support/room-messages.js";
@@ -106,7 +107,7 @@ describe("trust boundaries", () => {
     expect(res.json.notifications.filter((n) => n.event.sender === fx.bot.userId)).toEqual([]);
   });
 
-  it("an answer that names nobody leaves m.mentions out (Synapse's costly check of it), one naming the owner declares it, and neither highlights", async () => {
+  it("an answer that names nobody leaves m.mentions out in a plain room (Synapse's costly check of it), one naming the owner declares it, and neither highlights", async () => {
     const localpart = alice.userId.slice(1).split(":")[0]!;
     const quiet = "the weather is fine today";
     const naming = `say hi to ${localpart.toUpperCase()} please`;
@@ -118,7 +119,9 @@ describe("trust boundaries", () => {
     }
     const events = await allEvents(synapse.baseUrl, alice.accessToken, aliceRooms.chatRoomId);
     const echo = (text: string) => events.find((e) => e.sender === fx.bot.userId && e.content["body"] === `echo: ${text}`);
-    expect(echo(quiet)?.content).not.toHaveProperty("m.mentions");
+    // In an encrypted room Synapse never sees it, so it is always declared there.
+    if (e2eEncrypted()) expect(echo(quiet)?.content["m.mentions"]).toEqual({});
+    else expect(echo(quiet)?.content).not.toHaveProperty("m.mentions");
     expect(echo(naming)?.content["m.mentions"]).toEqual({});
     const res = await matrixFetch<{ notifications: Array<{ event: { sender: string } }> }>(
       synapse.baseUrl,

@@ -45,7 +45,11 @@ describe("intentional mentions", () => {
     // An edit: the new content counts as much as the fallback text.
     const edit = withIntentionalMentions({ body: "* fine", "m.new_content": { body: "fine, alice" } }, names);
     expect(edit).toEqual({ body: "* fine", "m.mentions": {}, "m.new_content": { body: "fine, alice", "m.mentions": {} } });
-    // An empty name matches everything; unknown names (null: more members, or not loaded) always declare.
+    // Synapse matches names as globs and folds case beyond ASCII: such names or texts always declare.
+    expect(withIntentionalMentions({ body: "hi bob" }, ["b?b"])["m.mentions"]).toEqual({});
+    expect(withIntentionalMentions({ body: "hi ſam" }, ["sam"])["m.mentions"]).toEqual({});
+    expect(withIntentionalMentions({ body: "hi there" }, ["σοφια"])["m.mentions"]).toEqual({});
+    // An empty name matches everything; unknown names (null: more members, not loaded, encrypted) always declare.
     expect(withIntentionalMentions(plain, [""])["m.mentions"]).toEqual({});
     expect(withIntentionalMentions(plain, null)["m.mentions"]).toEqual({});
   });

@@ -38,6 +38,7 @@ describe("leanFetch", () => {
   it("sends method, headers and a string body, and reads a JSON answer as fetch does", async () => {
     const res = await leanFetch(new URL(`${base}/json`), { method: "PUT", body: '{"a":"é"}', headers: { Authorization: "Bearer t", "Content-Type": "application/json" } });
     expect(res.ok).toBe(true);
+    expect(res.url).toBe(`${base}/json`);
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(await res.json()).toEqual({ echoed: '{"a":"é"}' });
     const req = seen.at(-1);
