@@ -20,19 +20,24 @@ export const CRYPTO_PREFIX_KEY = "matrix.crypto_store_prefix";
 /** The same name and the device it belongs to, in a file beside the databases (crypto/). */
 const PREFIX_FILE = "store-prefix";
 
+interface PrefixFile {
+  prefix?: unknown;
+  device_id?: unknown;
+  user_id?: unknown;
+}
+
 /** The name file's content, or undefined when it is missing or unreadable. */
-function readPrefixFile(file: string): { prefix?: unknown; device_id?: unknown; user_id?: unknown } | undefined {
+function readPrefixFile(file: string): PrefixFile | undefined {
   if (!existsSync(file)) return undefined;
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as { prefix?: unknown; device_id?: unknown };
+    return JSON.parse(readFileSync(file, "utf8")) as PrefixFile;
   } catch {
     return undefined;
   }
 }
 
 /** The store's name from its file, if the file names it for this device (a store holds one device's keys). */
-function readPrefix(file: string, deviceId: string): string | undefined {
-  const saved = readPrefixFile(file);
+function prefixOf(saved: PrefixFile | undefined, deviceId: string): string | undefined {
   return saved?.device_id === deviceId && typeof saved.prefix === "string" && saved.prefix !== "" ? saved.prefix : undefined;
 }
 
@@ -220,8 +225,9 @@ export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): P
   const dir = `${deps.dataDir}/crypto`;
   const prefixFile = `${dir}/${PREFIX_FILE}`;
   const deviceId = client.getDeviceId() ?? "";
+  const saved = readPrefixFile(prefixFile);
   // The file beside the databases names them; the kv copy is how older versions kept it.
-  let prefix = readPrefix(prefixFile, deviceId) ?? deps.kv.get(CRYPTO_PREFIX_KEY);
+  let prefix = prefixOf(saved, deviceId) ?? deps.kv.get(CRYPTO_PREFIX_KEY);
   if (prefix && !existsSync(dir)) {
     // The homeserver still has this device's old keys; new ones will not be accepted for it.
     // (With a password, lost-crypto-store.ts has already made this a new device.)
@@ -237,7 +243,7 @@ export async function initCrypto(client: MatrixClient, deps: CryptoStoreDeps): P
   // homeserver refuses ("one time key … already exists").
   mkdirSync(dir, { recursive: true, mode: 0o700 }); // installed once per process: a second bot's dir may not exist yet
   const userId = client.getUserId();
-  if (readPrefix(prefixFile, deviceId) !== prefix || readPrefixFile(prefixFile)?.user_id !== userId) {
+  if (prefixOf(saved, deviceId) !== prefix || saved?.user_id !== userId) {
     writeDurably(prefixFile, JSON.stringify({ prefix, device_id: deviceId, user_id: userId }));
   }
   if (deps.kv.get(CRYPTO_PREFIX_KEY) !== prefix) deps.kv.set(CRYPTO_PREFIX_KEY, prefix);

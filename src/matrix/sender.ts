@@ -131,6 +131,9 @@ export function withIntentionalMentions(content: Record<string, unknown>, names:
   return inner && !("m.mentions" in inner) ? { ...out, "m.new_content": { ...inner, "m.mentions": {} } } : out;
 }
 
+const NOT_PLAIN_ASCII = /[^ -~\t\n\r]/;
+const GLOB = /[*?[\]]/;
+
 /**
  * Whether the legacy mention rules could match this content's text (`body`;
  * `formatted_body` too, to be safe). Synapse matches a display name as a
@@ -138,11 +141,11 @@ export function withIntentionalMentions(content: Record<string, unknown>, names:
  * or text with anything but printable ASCII, counts as a possible match.
  */
 function mayMention(content: Record<string, unknown>, names: readonly string[]): boolean {
-  if (names.some((n) => /[*?[\]]|[^ -~\t\n\r]/.test(n))) return true;
+  if (names.some((n) => GLOB.test(n) || NOT_PLAIN_ASCII.test(n))) return true;
   for (const key of ["body", "formatted_body"]) {
     const text = content[key];
     if (typeof text !== "string") continue;
-    if (text.includes("@") || /[^ -~\t\n\r]/.test(text)) return true;
+    if (text.includes("@") || NOT_PLAIN_ASCII.test(text)) return true;
     const lower = text.toLowerCase();
     if (names.some((n) => n === "" || lower.includes(n))) return true;
   }
