@@ -13,6 +13,10 @@ import { envInt, log, type BenchContext, type Row } from "./lib/report.js";
 import { pool, provisionChat, provisionEchoRoom, type BenchWorld } from "./lib/setup.js";
 import { fmt, fmtRatio, ratio, summarize } from "./lib/stats.js";
 
+/** Issue 14's targets: the bot's CPU per answer against the floor echo client's, and what it costs Synapse. */
+const BOT_CPU_TARGET = 2.5;
+const SYNAPSE_CPU_TARGET = 1.05;
+
 export interface ManyRooms {
   users: Cs[];
   /** Per user: rooms with the bot, rooms with the floor echo client. */
@@ -110,7 +114,9 @@ export async function runManyRooms(ctx: BenchContext, many: ManyRooms): Promise<
   await ctx.botChild.ask("gc");
   const rssBefore = memory(ctx.botChild.pid).rssMb;
   resetPeak(ctx.botChild.pid);
+  await ctx.botChild.ask("quiet");
   const bot = await phase(syncs, many.users, many.botRooms, ctx.bot.userId, ctx.botChild, hs, "bot", accessLog);
+  await ctx.botChild.ask("unquiet");
   const peak = memory(ctx.botChild.pid).hwmMb;
   await Promise.all(syncs.map((s) => s.stop()));
 
@@ -121,14 +127,16 @@ export async function runManyRooms(ctx: BenchContext, many: ManyRooms): Promise<
   const rate = (p: Phase): number => p.latencies.length / p.seconds;
   const perAnswer = (cpu: number, p: Phase): number => (cpu / p.latencies.length) * 1000;
   const perRequest = (p: Phase): number => Object.values(p.requests).reduce((a, c) => a + c, 0) / p.latencies.length;
+  const botCpuRatio = ratio(bot.responderCpu / b.n, floor.responderCpu / f.n);
+  const synapseCpuRatio = ratio(bot.synapseCpu / b.n, floor.synapseCpu / f.n);
   const label = `${many.users.length} users × ${many.botRooms[0]?.length ?? 0} rooms, ${b.n} answers`;
   return [
     { bench: "rooms", metric: `answers/s (${label})`, value: fmt(rate(bot)), baseline: fmt(rate(floor)), ratio: fmtRatio(ratio(rate(bot), rate(floor))), target: "" },
     { bench: "rooms", metric: "latency p50", value: fmt(b.p50, "ms"), baseline: fmt(f.p50, "ms"), ratio: fmtRatio(ratio(b.p50, f.p50)), target: "" },
     { bench: "rooms", metric: "latency p99", value: fmt(b.p99, "ms"), baseline: fmt(f.p99, "ms"), ratio: fmtRatio(ratio(b.p99, f.p99)), target: "" },
-    { bench: "rooms", metric: "responder CPU ms per answer (bot vs floor client)", value: fmt(perAnswer(bot.responderCpu, bot), "ms"), baseline: fmt(perAnswer(floor.responderCpu, floor), "ms"), ratio: fmtRatio(ratio(bot.responderCpu / b.n, floor.responderCpu / f.n)), target: "" },
+    { bench: "rooms", metric: "responder CPU ms per answer (bot vs floor client)", value: fmt(perAnswer(bot.responderCpu, bot), "ms"), baseline: fmt(perAnswer(floor.responderCpu, floor), "ms"), ratio: fmtRatio(botCpuRatio), target: `≤ ${BOT_CPU_TARGET}×`, met: botCpuRatio <= BOT_CPU_TARGET },
     { bench: "rooms", metric: "bot CPU vs Synapse CPU, same phase", value: `${fmt(bot.responderCpu)} s`, baseline: `Synapse ${fmt(bot.synapseCpu)} s`, ratio: fmtRatio(ratio(bot.responderCpu, bot.synapseCpu)), target: "" },
-    { bench: "rooms", metric: "Synapse CPU ms per answer (bot phase vs floor phase)", value: fmt(perAnswer(bot.synapseCpu, bot), "ms"), baseline: fmt(perAnswer(floor.synapseCpu, floor), "ms"), ratio: fmtRatio(ratio(bot.synapseCpu / b.n, floor.synapseCpu / f.n)), target: "" },
+    { bench: "rooms", metric: "Synapse CPU ms per answer (bot phase vs floor phase)", value: fmt(perAnswer(bot.synapseCpu, bot), "ms"), baseline: fmt(perAnswer(floor.synapseCpu, floor), "ms"), ratio: fmtRatio(synapseCpuRatio), target: `≤ ${SYNAPSE_CPU_TARGET}×`, met: synapseCpuRatio <= SYNAPSE_CPU_TARGET },
     { bench: "rooms", metric: "requests to the homeserver per answer (responder)", value: fmt(perRequest(bot)), baseline: fmt(perRequest(floor)), ratio: fmtRatio(ratio(perRequest(bot), perRequest(floor))), target: "" },
     { bench: "rooms", metric: "  by kind", value: perAnswerKinds(bot.requests, b.n), baseline: perAnswerKinds(floor.requests, f.n), ratio: "", target: "" },
     { bench: "rooms", metric: "bot peak RSS during the phase", value: fmt(peak, "MB"), baseline: `before ${fmt(rssBefore, "MB")}`, ratio: "", target: "" },

@@ -196,6 +196,17 @@ process.on("message", (msg: { cmd: string; id: number }) => {
     case "trace":
       reply({ trace: trace.splice(0) });
       return;
+    case "quiet":
+      // No bench bookkeeping while the bot's CPU is measured against the floor client, which has none.
+      tracing = false;
+      loopDelay.disable();
+      reply({});
+      return;
+    case "unquiet":
+      tracing = process.env["BENCH_TRACE"] !== "0";
+      loopDelay.enable();
+      reply({});
+      return;
     case "requests":
       reply({ counts: takeRequestCounts() });
       return;

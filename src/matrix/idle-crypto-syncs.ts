@@ -9,9 +9,16 @@
  * the bot handing it on (17–22 ms), and a share of the bot's CPU per answer.
  *
  * Such an idle sync is not passed on. Anything the crypto acts on (a
- * to-device message, a device-list change, a key count that moved) goes
- * through as before, and so does one sync at least every `maxIdleMs`, so
- * the crypto's own periodic upkeep (fallback key rotation) still runs.
+ * to-device message, a device-list change of a user it tracks, a key count
+ * that moved) goes through as before, and so does one sync at least every
+ * `maxIdleMs`, so the crypto's own periodic upkeep (fallback key rotation)
+ * still runs.
+ *
+ * Device-list changes of users the crypto does not track (members of
+ * unencrypted rooms only) count as idle: the Rust crypto drops them itself
+ * (`IdentityManager::receive_device_changes` marks only tracked users as
+ * changed), after the same account clone and save. On a busy homeserver
+ * they come in most syncs (anyone sharing a room logging in somewhere).
  */
 import type { Logger } from "pino";
 
@@ -25,6 +32,8 @@ export interface SyncCryptoChanges {
 
 interface CryptoCallbacks {
   processSyncChanges(changes: SyncCryptoChanges): Promise<unknown[]>;
+  /** matrix-js-sdk's RustCrypto keeps its OlmMachine here. */
+  olmMachine?: { trackedUsers?(): Promise<Set<{ toString(): string }>> };
 }
 
 /** What the crypto last saw of the key counts: an idle sync is one that repeats them. */
@@ -38,24 +47,32 @@ export function skipIdleCryptoSyncs(crypto: object | undefined, logger: Logger, 
     return false;
   }
   const process = backend.processSyncChanges.bind(backend);
+  const machine = backend.olmMachine;
+  // Without a way to ask which users are tracked, every device-list change goes through.
+  const tracksAny = machine?.trackedUsers
+    ? async (users: string[]): Promise<boolean> => {
+        const tracked = new Set([...((await machine.trackedUsers?.()) ?? [])].map((u) => u.toString()));
+        return users.some((u) => tracked.has(u));
+      }
+    : (): Promise<boolean> => Promise.resolve(true);
   let lastKeys: string | null = null;
   let lastPassed = 0;
-  backend.processSyncChanges = (changes: SyncCryptoChanges): Promise<unknown[]> => {
+  backend.processSyncChanges = async (changes: SyncCryptoChanges): Promise<unknown[]> => {
     const keys = keyState(changes);
+    const changed = changes.deviceLists?.changed ?? [];
     const idle =
       changes.toDeviceEvents.length === 0 &&
-      !changes.deviceLists?.changed?.length &&
       !changes.deviceLists?.left?.length &&
       keys === lastKeys &&
-      now() - lastPassed < maxIdleMs;
-    if (idle) return Promise.resolve([]);
+      now() - lastPassed < maxIdleMs &&
+      (changed.length === 0 || !(await tracksAny(changed)));
+    if (idle) return [];
     const at = now();
     // Only what the crypto took in counts as seen: after a failure the next sync goes through again.
-    return process(changes).then((received) => {
-      lastKeys = keys;
-      lastPassed = at;
-      return received;
-    });
+    const received = await process(changes);
+    lastKeys = keys;
+    lastPassed = at;
+    return received;
   };
   return true;
 }

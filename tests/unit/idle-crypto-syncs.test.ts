@@ -5,11 +5,12 @@ import { skipIdleCryptoSyncs, type SyncCryptoChanges } from "../../src/matrix/id
 
 const logger = pino({ level: "silent" });
 
-function backend(fail = false) {
+function backend(fail = false, tracked?: string[]) {
   const seen: SyncCryptoChanges[] = [];
   let failNext = fail;
   return {
     seen,
+    ...(tracked ? { olmMachine: { trackedUsers: () => Promise.resolve(new Set(tracked.map((u) => ({ toString: () => u })))) } } : {}),
     processSyncChanges(changes: SyncCryptoChanges): Promise<unknown[]> {
       seen.push(changes);
       if (failNext) {
@@ -47,6 +48,29 @@ describe("idle syncs and the crypto", () => {
     t += 60_000;
     await b.processSyncChanges({ ...idle(49), unusedFallbackKeys: [] });
     expect(b.seen).toHaveLength(7);
+  });
+
+  it("counts device-list changes of users the crypto does not track as idle", async () => {
+    const b = backend(false, ["@bot:hs", "@alice:hs"]);
+    skipIdleCryptoSyncs(b, logger, 60_000, () => 0);
+    await b.processSyncChanges(idle());
+    await b.processSyncChanges({ ...idle(), deviceLists: { changed: ["@bob:hs", "@carol:hs"] } });
+    expect(b.seen).toHaveLength(1);
+    await b.processSyncChanges({ ...idle(), deviceLists: { changed: ["@bob:hs", "@alice:hs"] } });
+    expect(b.seen).toHaveLength(2);
+    expect(b.seen[1]?.deviceLists?.changed).toEqual(["@bob:hs", "@alice:hs"]);
+    // Anything else for the crypto still goes through with untracked changes.
+    await b.processSyncChanges({ ...idle(49), deviceLists: { changed: ["@bob:hs"] } });
+    await b.processSyncChanges({ ...idle(49), deviceLists: { changed: ["@bob:hs"], left: ["@dave:hs"] } });
+    expect(b.seen).toHaveLength(4);
+  });
+
+  it("passes every device-list change when the crypto cannot say whom it tracks", async () => {
+    const b = backend();
+    skipIdleCryptoSyncs(b, logger, 60_000, () => 0);
+    await b.processSyncChanges(idle());
+    await b.processSyncChanges({ ...idle(), deviceLists: { changed: ["@bob:hs"] } });
+    expect(b.seen).toHaveLength(2);
   });
 
   it("after the crypto failed on a sync, the next one goes through again", async () => {
