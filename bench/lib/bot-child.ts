@@ -97,10 +97,18 @@ const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 loopDelay.enable();
 
 // BENCH_CPU_PROF=<file>: a V8 CPU profile of the bot from ready to stop (for finding its hot paths);
-// with BENCH_CPU_PROF_STARTUP=1, of its start-up instead: from start() to ready.
+// with BENCH_CPU_PROF_STARTUP=1, of its start-up instead: from start() to ready; with
+// BENCH_CPU_PROF_PHASE=1, of the measured bot phase of the rooms bench only (from "quiet" to "unquiet").
 const profileFile = process.env["BENCH_CPU_PROF"];
 const profiler = profileFile ? new Session() : undefined;
 const profileStartup = process.env["BENCH_CPU_PROF_STARTUP"] === "1";
+const profilePhase = process.env["BENCH_CPU_PROF_PHASE"] === "1";
+
+async function stopProfiler(): Promise<void> {
+  if (!profiler || !profileFile) return;
+  const { profile } = await profiler.post("Profiler.stop");
+  writeFileSync(profileFile, JSON.stringify(profile));
+}
 
 async function startProfiler(): Promise<void> {
   if (!profiler) return;
@@ -116,10 +124,7 @@ async function main(): Promise<void> {
   app = await start(loadConfig(process.env));
   await app.ready;
   const readyMs = now() - t0;
-  if (profileStartup && profiler && profileFile) {
-    const { profile } = await profiler.post("Profiler.stop");
-    writeFileSync(profileFile, JSON.stringify(profile));
-  }
+  if (profileStartup) await stopProfiler();
   const bot = app.config.botUserId;
   app.client.on("event" as never, ((ev: { getType(): string; getSender(): string; getId(): string; getContent(): Record<string, unknown> }) => {
     if (!tracing || ev.getType() !== "m.room.message" || ev.getSender() === bot) return;
@@ -127,7 +132,7 @@ async function main(): Promise<void> {
     trace.push({ k: "event", t: now(), sync: lastSync, id: ev.getId(), body: typeof body === "string" ? body.slice(0, TEXT_KEEP) : "" });
   }) as never);
   observeCrypto(app);
-  if (!profileStartup) await startProfiler();
+  if (!profileStartup && !profilePhase) await startProfiler();
   process.send?.({ type: "ready", readyMs, rooms: app.store.rooms.count() });
 }
 
@@ -200,12 +205,12 @@ process.on("message", (msg: { cmd: string; id: number }) => {
       // No bench bookkeeping while the bot's CPU is measured against the floor client, which has none.
       tracing = false;
       loopDelay.disable();
-      reply({});
+      void (profilePhase ? startProfiler() : Promise.resolve()).then(() => reply({}));
       return;
     case "unquiet":
       tracing = process.env["BENCH_TRACE"] !== "0";
       loopDelay.enable();
-      reply({});
+      void (profilePhase ? stopProfiler() : Promise.resolve()).then(() => reply({}));
       return;
     case "requests":
       reply({ counts: takeRequestCounts() });
@@ -220,10 +225,7 @@ process.on("message", (msg: { cmd: string; id: number }) => {
       return;
     case "stop":
       void (async () => {
-        if (profiler && profileFile && !profileStartup) {
-          const { profile } = await profiler.post("Profiler.stop");
-          writeFileSync(profileFile, JSON.stringify(profile));
-        }
+        if (!profileStartup && !profilePhase) await stopProfiler();
         await app?.stop();
         reply({});
         process.exit(0);

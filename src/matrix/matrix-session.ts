@@ -13,6 +13,7 @@ import { forgetLostDevice } from "./lost-crypto-store.js";
 import { recoveryCallbacks } from "./recovery.js";
 import { RoomCrypto } from "./room-crypto.js";
 import { keepInitialSyncFilter } from "./initial-sync.js";
+import { keepOldStateLight } from "./light-old-state.js";
 import { BINDING_EVENT } from "./provisioning.js";
 import { MatrixSender, type SendObserver } from "./sender.js";
 import { buildClient, resolveSession, SESSION_KEYS, untilReachable, type SessionPersistence } from "./session.js";
@@ -125,6 +126,7 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
   const initialFilter = JSON.stringify(syncFilterDefinition(o.initialSyncLimit ?? INITIAL_SYNC_LIMIT));
   const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client), keepInitialSyncFilter(initialFilter, initialSyncStop.signal));
   withoutMatrixRtc(client);
+  keepOldStateLight(client);
   // Before the first sync, so no to-device message (room keys) goes unseen.
   await initCrypto(client, { dataDir: o.dataDir, kv: o.persistence, logger });
   skipIdleCryptoSyncs(client.getCrypto(), logger);
