@@ -34,6 +34,8 @@ export type TraceEntry =
 const trace: TraceEntry[] = [];
 const TEXT_KEEP = 200;
 let lastSync = 0;
+/** The first /sync's start and end (the whole body in): what of start() → ready is the homeserver's. */
+let firstSync: { start: number; done: number } | undefined;
 let tracing = true;
 
 // The SDK's requests go through the bot's own transport (src/matrix/http-transport.ts), the rest through fetch.
@@ -61,6 +63,7 @@ function traced(origFetch: typeof fetch): typeof fetch {
     if (send) trace.push({ k: "send", t, done: now(), room: decodeURIComponent(send[1] ?? ""), type: decodeURIComponent(send[2] ?? "") });
     if (url.includes("/sync?")) {
       lastSync = now();
+      firstSync ??= { start: t, done: lastSync };
       if (tracing) trace.push({ k: "sync", t: lastSync });
     }
     if (media) trace.push({ k: "media", t: now(), what: media, phase: "headers" });
@@ -133,7 +136,8 @@ async function main(): Promise<void> {
   }) as never);
   observeCrypto(app);
   if (!profileStartup && !profilePhase) await startProfiler();
-  process.send?.({ type: "ready", readyMs, rooms: app.store.rooms.count() });
+  const sync = firstSync && { startMs: firstSync.start - t0, doneMs: firstSync.done - t0 };
+  process.send?.({ type: "ready", readyMs, rooms: app.store.rooms.count(), ...(sync ? { firstSync: sync } : {}) });
 }
 
 interface CryptoCalls {

@@ -22,6 +22,8 @@ export function buildChildren(): void {
 export interface Ready {
   readyMs: number;
   rooms: number;
+  /** The bot's first /sync: when it was sent and when its whole body was in, ms after start() (bot child only). */
+  firstSync?: { startMs: number; doneMs: number };
 }
 
 export interface ChildHandle {
@@ -44,7 +46,7 @@ export function spawnChild(entry: "bot-child" | "echo-child" | "agent-child", en
   const pending = new Map<number, (v: unknown) => void>();
   const ready = new Promise<Ready>((resolve, reject) => {
     child.on("message", (m: { type: string; id?: number; message?: string } & Ready) => {
-      if (m.type === "ready") resolve({ readyMs: m.readyMs, rooms: m.rooms });
+      if (m.type === "ready") resolve({ readyMs: m.readyMs, rooms: m.rooms, ...(m.firstSync ? { firstSync: m.firstSync } : {}) });
       else if (m.type === "error") reject(new Error(`${entry} failed: ${m.message} (log: ${logFile})`));
       else if (m.type === "reply" && m.id !== undefined) pending.get(m.id)?.(m);
     });

@@ -2,15 +2,15 @@
  * matrix-js-sdk keeps two copies of every room's state: the state at the end
  * of the live timeline (`currentState`, what everything reads) and the state
  * at its start (`oldState`), which only back-pagination through the SDK
- * reads. Each copy has its own maps per event type, its own `RoomMember`s
- * and its own re-emitter: about a fifth of the memory a room costs the bot
- * while idle. The bot never paginates through the SDK (gap-fill.ts asks the
- * homeserver itself), so a room's start state is swapped for an empty one
- * that keeps only the back-pagination token, once the sync has filled it:
- * when a room first arrives and whenever its live timeline is reset (a
- * limited sync forks a full copy of the end state as the new start).
+ * reads. Each copy has its own maps per event type and its own
+ * `RoomMember`s, and filling it is a share of a first sync's work. The bot
+ * never paginates through the SDK (gap-fill.ts asks the homeserver itself),
+ * so a room's start state stays empty and keeps only the back-pagination
+ * token: timelines are initialised with their end state only, and when a
+ * live timeline is reset (a limited sync forks a full copy of the end state
+ * as the new start) that copy is swapped for an empty one.
  */
-import { ClientEvent, EventTimeline, RoomEvent, RoomState, type MatrixClient, type Room } from "matrix-js-sdk";
+import { ClientEvent, EventTimeline, RoomEvent, RoomState, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
 
 /** Where the SDK keeps a timeline's start state (a public field, typed read-only through getState). */
 interface WithStartState {
@@ -28,7 +28,32 @@ export function lightenOldState(room: Room): void {
   room.oldState = light;
 }
 
+type InitialiseState = (this: EventTimeline, events: MatrixEvent[], opts?: { timelineWasEmpty?: boolean }) => void;
+let endStateOnly = false;
+
+/**
+ * EventTimeline.initialiseState fills the start and the end state alike
+ * (the start one only if present): it runs with the start state set aside.
+ */
+function initialiseEndStateOnly(): void {
+  if (endStateOnly) return;
+  endStateOnly = true;
+  const proto = EventTimeline.prototype as unknown as { initialiseState: InitialiseState };
+  const initialise = proto.initialiseState;
+  proto.initialiseState = function (this: EventTimeline, events, opts) {
+    const timeline = this as unknown as WithStartState;
+    const start = timeline.startState;
+    timeline.startState = undefined;
+    try {
+      initialise.call(this, events, opts);
+    } finally {
+      timeline.startState = start;
+    }
+  };
+}
+
 export function keepOldStateLight(client: MatrixClient): void {
+  initialiseEndStateOnly();
   client.on(ClientEvent.Room, lightenOldState);
   client.on(RoomEvent.TimelineReset, (room: Room | undefined) => {
     if (room) lightenOldState(room);

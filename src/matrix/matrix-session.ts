@@ -116,10 +116,14 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
   const deviceId = newDevice ? undefined : o.deviceId;
   const creds = { homeserverUrl: o.homeserverUrl, userId: o.botUserId, accessToken: o.accessToken, password: o.password, deviceId, storeDeviceId: storeDeviceId(o.dataDir, o.botUserId) };
   const session = await untilReachable(() => resolveSession(creds, o.persistence, logger), logger);
-  const syncStore = new PersistentSyncStore({
-    load: () => o.persistence.get(SESSION_KEYS.syncAccumulator),
-    save: (json) => o.persistence.set(SESSION_KEYS.syncAccumulator, json),
-  });
+  const syncStore = new PersistentSyncStore(
+    {
+      load: () => o.persistence.get(SESSION_KEYS.syncAccumulator),
+      save: (json) => o.persistence.set(SESSION_KEYS.syncAccumulator, json),
+    },
+    undefined,
+    (err) => logger.error({ err }, "saving the sync position failed; the next save tries again"),
+  );
   routeSdkModuleLogs(logger);
   // Aborts a first /sync still running when the bot stops (initial-sync.ts).
   const initialSyncStop = new AbortController();

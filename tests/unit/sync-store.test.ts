@@ -74,4 +74,30 @@ describe("PersistentSyncStore", () => {
     const none = new PersistentSyncStore({ load: () => undefined, save: () => undefined });
     expect(await none.getSavedSyncToken()).toBeNull();
   });
+
+  it("writes on the next turn of the event loop, not inside the SDK's save(); a failed write is reported and tried again", async () => {
+    let saved: string | undefined;
+    let fail = true;
+    const errors: unknown[] = [];
+    const persistence = {
+      load: () => saved,
+      save: (json: string) => {
+        if (fail) throw new Error("disk full");
+        saved = json;
+      },
+    };
+    const store = new PersistentSyncStore(persistence, 0, (err) => errors.push(err));
+    await store.setSyncData(structuredClone(SYNCS[0]!));
+    await store.save();
+    await store.save(); // one write queued, not two
+    expect(saved).toBeUndefined();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toHaveLength(1);
+    expect(store.wantsSave()).toBe(true);
+    fail = false;
+    await store.save();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(JSON.parse(saved ?? "null")).toEqual(reference(1));
+    expect(store.wantsSave()).toBe(false);
+  });
 });
