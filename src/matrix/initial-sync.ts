@@ -24,6 +24,7 @@ export function keepInitialSyncFilter(
   initialFilter: string,
   stop: AbortSignal,
   inner: typeof fetch = (input, init) => homeserverHttp.fetch(input, init),
+  prefetched?: InitialSyncPrefetch,
 ): typeof fetch {
   return (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : null;
@@ -31,9 +32,57 @@ export function keepInitialSyncFilter(
       const parsed = new URL(url);
       if (parsed.pathname.endsWith("/sync") && !parsed.searchParams.has("since")) {
         parsed.searchParams.set("filter", initialFilter);
-        return inner(parsed.href, { ...init, signal: stop });
+        const fresh = (): Promise<Response> => inner(parsed.href, { ...init, signal: stop });
+        // A prefetch that failed (a network error, a 429 or 502) costs nothing: the request goes out again now.
+        const early = prefetched?.take(parsed);
+        return early ? early.then((res) => (res.ok ? res : fresh()), fresh) : fresh();
       }
     }
     return inner(input, init);
+  };
+}
+
+/**
+ * The query matrix-js-sdk sends with a first /sync (`SyncApi.getSyncParams`
+ * with presence disabled), less its cache buster; the filter is the bot's
+ * initial one.
+ */
+const INITIAL_SYNC_QUERY: Record<string, string> = { timeout: "0", "org.matrix.msc4222.use_state_after": "true", set_presence: "offline" };
+
+export interface InitialSyncPrefetch {
+  /** The prefetched answer for the SDK's first /sync (`url`, filter already set), once; undefined if it does not match. */
+  take(url: URL): Promise<Response> | undefined;
+}
+
+/**
+ * Sends the first /sync of a bot without a saved sync position as soon as
+ * it has its access token, instead of after the crypto, the filter upload
+ * and the SDK's other start-up requests (≈0.3 s here): the homeserver
+ * computes the answer (seconds to minutes for thousands of rooms) while the
+ * bot gets ready to take it. The SDK's own first /sync is then answered
+ * with it, if it asks the same query (otherwise, or if the prefetch failed,
+ * it goes out as usual). Only the request is early: the answer is handled
+ * when the SDK asks, after the crypto is up.
+ */
+export function prefetchInitialSync(
+  o: { homeserverUrl: string; accessToken: string; initialFilter: string; stop: AbortSignal; onMismatch?: (url: URL) => void },
+  inner: typeof fetch = (input, init) => homeserverHttp.fetch(input, init),
+): InitialSyncPrefetch {
+  const url = new URL(`${o.homeserverUrl.replace(/\/+$/, "")}/_matrix/client/v3/sync`);
+  url.searchParams.set("filter", o.initialFilter);
+  for (const [k, v] of Object.entries(INITIAL_SYNC_QUERY)) url.searchParams.set(k, v);
+  let pending: Promise<Response> | undefined = inner(url.href, { headers: { Authorization: `Bearer ${o.accessToken}` }, signal: o.stop });
+  pending.catch(() => undefined); // a failure is seen by take(), or never matters
+  return {
+    take(sdkUrl) {
+      const answer = pending;
+      pending = undefined;
+      if (!answer) return undefined;
+      const query = [...sdkUrl.searchParams].filter(([k]) => k !== "_cacheBuster");
+      const same = sdkUrl.pathname === url.pathname && query.length === [...url.searchParams].length && query.every(([k, v]) => url.searchParams.get(k) === v);
+      if (same) return answer;
+      o.onMismatch?.(sdkUrl);
+      return undefined;
+    },
   };
 }

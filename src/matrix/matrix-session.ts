@@ -12,7 +12,7 @@ import { skipIdleCryptoSyncs } from "./idle-crypto-syncs.js";
 import { forgetLostDevice } from "./lost-crypto-store.js";
 import { recoveryCallbacks } from "./recovery.js";
 import { RoomCrypto } from "./room-crypto.js";
-import { keepInitialSyncFilter } from "./initial-sync.js";
+import { keepInitialSyncFilter, prefetchInitialSync } from "./initial-sync.js";
 import { keepOldStateLight } from "./light-old-state.js";
 import { BINDING_EVENT } from "./provisioning.js";
 import { MatrixSender, type SendObserver } from "./sender.js";
@@ -128,7 +128,18 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
   // Aborts a first /sync still running when the bot stops (initial-sync.ts).
   const initialSyncStop = new AbortController();
   const initialFilter = JSON.stringify(syncFilterDefinition(o.initialSyncLimit ?? INITIAL_SYNC_LIMIT));
-  const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client), keepInitialSyncFilter(initialFilter, initialSyncStop.signal));
+  // Without a saved position the first /sync is the long one: the homeserver starts on it now (initial-sync.ts).
+  const prefetched = syncStore.hadSavedSync
+    ? undefined
+    : prefetchInitialSync({
+        homeserverUrl: o.homeserverUrl,
+        accessToken: session.accessToken,
+        initialFilter,
+        stop: initialSyncStop.signal,
+        onMismatch: (url) => logger.warn({ query: [...url.searchParams.keys()] }, "the SDK's first /sync differs from the prefetched one; sent again"),
+      });
+  const fetchFn = keepInitialSyncFilter(initialFilter, initialSyncStop.signal, undefined, prefetched);
+  const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client), fetchFn);
   withoutMatrixRtc(client);
   keepOldStateLight(client);
   // Before the first sync, so no to-device message (room keys) goes unseen.

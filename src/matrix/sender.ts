@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { Method, type MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import { asEventId, type EventId, type RoomId } from "../core/ids.js";
@@ -17,8 +17,8 @@ export interface SendOptions {
   maxAttempts?: number;
 }
 
-/** Maps a readable idempotency key to a compact transaction id. */
-export const txnIdFor = (key: string): string => `sf1-${createHash("sha256").update(key).digest("base64url").slice(0, 32)}`;
+/** Maps a readable idempotency key to a compact transaction id (one-shot hash: no Hash object per send). */
+export const txnIdFor = (key: string): string => `sf1-${hash("sha256", key, "base64url").slice(0, 32)}`;
 
 /**
  * Sends room events over PUT /send/{type}/{txnId} itself instead of through
