@@ -20,6 +20,7 @@ import type { MatrixChatAdapter } from "./matrix/chat-adapter.js";
 import { attachIntake } from "./matrix/intake.js";
 import { createMediaPort } from "./matrix/media-port.js";
 import { discoverBindings } from "./matrix/reconcile.js";
+import { releaseStartupGarbage } from "./matrix/startup-garbage.js";
 import { setUpEncryptionIdentity } from "./matrix/cross-signing.js";
 import { openMatrixSession } from "./matrix/matrix-session.js";
 import { parseRecoveryKey } from "./matrix/recovery.js";
@@ -61,6 +62,9 @@ export interface StartOptions {
   /** Timeline events per room in later syncs before a gap is backfilled (default SYNC_TIMELINE_LIMIT). */
   syncTimelineLimit?: number;
 }
+
+/** How long after readiness the first sync's garbage is collected (startup-garbage.ts). */
+const STARTUP_GC_DELAY_MS = 1_000;
 
 const endpointsOf = (registry: Registry): Map<AgentId, AgentEndpoint> =>
   new Map([...registry.agents].map(([id, a]) => [id, { baseUrl: a.baseUrl, ...(a.token ? { token: a.token } : {}) }]));
@@ -178,6 +182,8 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
         stopping: () => stopped,
       });
       logger.info({ rooms: store.rooms.count() }, "ready");
+      // After the sync position's first write (the next event-loop turn), which is the last of the burst.
+      setTimeout(() => !stopped && releaseStartupGarbage(logger), STARTUP_GC_DELAY_MS).unref();
       resolve();
     });
   });

@@ -71,7 +71,10 @@ export function prefetchInitialSync(
   const url = new URL(`${o.homeserverUrl.replace(/\/+$/, "")}/_matrix/client/v3/sync`);
   url.searchParams.set("filter", o.initialFilter);
   for (const [k, v] of Object.entries(INITIAL_SYNC_QUERY)) url.searchParams.set(k, v);
-  let pending: Promise<Response> | undefined = inner(url.href, { headers: { Authorization: `Bearer ${o.accessToken}` }, signal: o.stop });
+  // Its own signal: a prefetch the SDK will not take is dropped at once, not computed to the end.
+  const own = new AbortController();
+  const signal = AbortSignal.any([o.stop, own.signal]);
+  let pending: Promise<Response> | undefined = inner(url.href, { headers: { Authorization: `Bearer ${o.accessToken}` }, signal });
   pending.catch(() => undefined); // a failure is seen by take(), or never matters
   return {
     take(sdkUrl) {
@@ -81,6 +84,7 @@ export function prefetchInitialSync(
       const query = [...sdkUrl.searchParams].filter(([k]) => k !== "_cacheBuster");
       const same = sdkUrl.pathname === url.pathname && query.length === [...url.searchParams].length && query.every(([k, v]) => url.searchParams.get(k) === v);
       if (same) return answer;
+      own.abort();
       o.onMismatch?.(sdkUrl);
       return undefined;
     },

@@ -143,7 +143,11 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
   withoutMatrixRtc(client);
   keepOldStateLight(client);
   // Before the first sync, so no to-device message (room keys) goes unseen.
-  await initCrypto(client, { dataDir: o.dataDir, kv: o.persistence, logger });
+  // A start that fails here must not leave the prefetched first /sync running.
+  await initCrypto(client, { dataDir: o.dataDir, kv: o.persistence, logger }).catch((err: unknown) => {
+    initialSyncStop.abort();
+    throw err;
+  });
   skipIdleCryptoSyncs(client.getCrypto(), logger);
   const roomCrypto = new RoomCrypto(client, logger);
   let chat: MatrixChatAdapter | undefined;

@@ -106,6 +106,18 @@ describe("the first /sync sent early (prefetchInitialSync)", () => {
     expect(mismatches).toHaveLength(1);
   });
 
+  it("drops the early request when the SDK asks a different query", async () => {
+    const signals: (AbortSignal | null | undefined)[] = [];
+    const stop = new AbortController().signal;
+    const inner: typeof fetch = (_i, init) => {
+      signals.push(init?.signal);
+      return signals.length === 1 ? new Promise<Response>(() => undefined) : Promise.resolve(new Response("{}"));
+    };
+    const fetchFn = keepInitialSyncFilter(INITIAL, stop, inner, prefetchInitialSync({ homeserverUrl: "http://hs", accessToken: "tok", initialFilter: INITIAL, stop }, inner));
+    await fetchFn("http://hs/_matrix/client/v3/sync?filter=7&timeout=0");
+    expect(signals[0]?.aborted).toBe(true);
+  });
+
   it("is aborted when the bot stops before the SDK asks", () => {
     const signals: (AbortSignal | null | undefined)[] = [];
     const stop = new AbortController();

@@ -19,9 +19,9 @@ const roomState = (): MatrixEvent[] => [
   state("m.room.name", "", { name: "Chat" }, 4),
 ];
 
-function syncedRoom() {
+function syncedRoom(light = true) {
   const client = createClient({ baseUrl: "http://127.0.0.1:9", userId: BOT, accessToken: "t" });
-  keepOldStateLight(client);
+  if (light) keepOldStateLight(client);
   const room = new Room(ROOM, client, BOT);
   // As the SDK's sync does: the client hears what the room hears.
   room.on(RoomEvent.TimelineReset, (r, set, all) => client.emit(RoomEvent.TimelineReset, r, set, all));
@@ -53,5 +53,19 @@ describe("a room's start state is kept empty", () => {
     // New events still land on the live timeline and in the current state.
     await room.addLiveEvents([state("m.room.name", "", { name: "Renamed" }, 5)], { addToState: true });
     expect(room.currentState.getStateEvents("m.room.name", "")?.getContent()["name"]).toBe("Renamed");
+  });
+
+  it("ignores the state a sync rolls into a non-empty timeline's start (sync.js: room.oldState.setStateEvents)", () => {
+    const { client, room } = syncedRoom();
+    client.emit(ClientEvent.Room, room);
+    room.oldState.setStateEvents([state("m.room.member", "@bob:hs", { membership: "join" }, 6)]);
+    expect(room.oldState.events.size).toBe(0);
+  });
+
+  it("leaves the rooms of other clients in the process as the SDK makes them", () => {
+    syncedRoom(); // a light client exists
+    const { client, room } = syncedRoom(false);
+    client.emit(ClientEvent.Room, room);
+    expect(room.oldState.getStateEvents("m.room.name", "")?.getContent()["name"]).toBe("Chat");
   });
 });
