@@ -24,6 +24,8 @@ describe("the first sync's garbage", () => {
     const r = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as { hadGc: boolean; before: number; after: number; lines: { msg: string; rss_mb?: number }[] };
     expect(r.hadGc).toBe(false); // the flag was set at run time; the global stays as it was
     expect(r.before - r.after).toBeGreaterThan(20 * 2 ** 20);
-    expect(r.lines).toEqual([expect.objectContaining({ msg: "first sync's garbage returned to the system", rss_mb: expect.any(Number) })]);
+    expect(r.lines).toHaveLength(1);
+    expect(r.lines[0]?.msg).toBe("first sync's garbage returned to the system");
+    expect(typeof r.lines[0]?.rss_mb).toBe("number");
   });
 });

@@ -62,7 +62,7 @@ describe("the first /sync sent early (prefetchInitialSync)", () => {
   function recording(answers: (() => Promise<Response>)[]) {
     const sent: { url: string; auth: string | null }[] = [];
     const inner: typeof fetch = (input, init) => {
-      sent.push({ url: String(input), auth: new Headers(init?.headers).get("authorization") });
+      sent.push({ url: input instanceof Request ? input.url : input.toString(), auth: new Headers(init?.headers).get("authorization") });
       return (answers.shift() ?? (() => Promise.resolve(new Response('{"next_batch":"fresh"}'))))();
     };
     return { sent, inner };
