@@ -123,7 +123,8 @@ function botEnv(): Record<string, string> {
 /** Creates rooms until `account` holds `n` (a kept Synapse may hold some already). */
 async function topUp(account: Cs, n: number, encrypted: boolean): Promise<void> {
   const have = (await account.req<{ joined_rooms: string[] }>("GET", "/_matrix/client/v3/joined_rooms")).joined_rooms.length;
-  if (have >= n) return;
+  if (have > n) throw new Error(`${account.userId} is in ${have} rooms, more than the ${n} of its point`);
+  if (have === n) return;
   const t0 = Date.now();
   const indexes = Array.from({ length: n - have }, (_, i) => have + i + 1);
   await pool(indexes, envInt("BENCH_STARTUP_CREATE_CONCURRENCY", 16), (i) => provisionChat(account, OWNER, i, undefined, { encrypted }));
@@ -158,10 +159,10 @@ const knobs = (): { points: number[]; encryptedRooms: number; keptDir: string | 
 /**
  * The account of a point of the curve: one per point, so that a kept
  * Synapse filled ahead of time serves every point (one account topped up
- * from point to point only works upwards, in a single run). The largest
- * point keeps the name earlier runs filled.
+ * from point to point only works upwards, in a single run). 10,000 rooms
+ * keep the name earlier runs filled them under.
  */
-const pointAccount = (n: number, points: number[]): string => (n === Math.max(...points) ? "bot-startup" : `bot-startup-${n}`);
+const pointAccount = (n: number): string => (n === 10_000 ? "bot-startup" : `bot-startup-${n}`);
 
 /** Creates the rooms of every point in the kept Synapse, without measuring. */
 export async function prepareStartupRooms(): Promise<void> {
@@ -171,7 +172,7 @@ export async function prepareStartupRooms(): Promise<void> {
   try {
     await world.newBot("bot-empty");
     if (encryptedRooms > 0) await topUp(await world.newBot("bot-startup-e2ee"), encryptedRooms, true);
-    for (const n of points) await topUp(await world.newBot(pointAccount(n, points)), n, false);
+    for (const n of points) await topUp(await world.newBot(pointAccount(n)), n, false);
   } finally {
     await world.close();
   }
@@ -186,7 +187,7 @@ export async function runStartup(mainWorld: BenchWorld): Promise<Row[]> {
     const out: Row[] = [];
     let prev: Point | undefined;
     for (const n of points) {
-      const plain = await world.newBot(pointAccount(n, points));
+      const plain = await world.newBot(pointAccount(n));
       await topUp(plain, n, false);
       const p = await measure(world, plain, `bot-startup-${n}`, n, settle);
       out.push(...rows(p, none, prev, ""));
