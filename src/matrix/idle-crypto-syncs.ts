@@ -47,14 +47,13 @@ export function skipIdleCryptoSyncs(crypto: object | undefined, logger: Logger, 
     return false;
   }
   const process = backend.processSyncChanges.bind(backend);
-  const machine = backend.olmMachine;
+  const trackedUsers = backend.olmMachine?.trackedUsers?.bind(backend.olmMachine);
   // Without a way to ask which users are tracked, every device-list change goes through.
-  const tracksAny = machine?.trackedUsers
-    ? async (users: string[]): Promise<boolean> => {
-        const tracked = new Set([...((await machine.trackedUsers?.()) ?? [])].map((u) => u.toString()));
-        return users.some((u) => tracked.has(u));
-      }
-    : (): Promise<boolean> => Promise.resolve(true);
+  const tracksAny = async (users: string[]): Promise<boolean> => {
+    if (!trackedUsers) return true;
+    const tracked = new Set([...(await trackedUsers())].map((u) => u.toString()));
+    return users.some((u) => tracked.has(u));
+  };
   let lastKeys: string | null = null;
   let lastPassed = 0;
   backend.processSyncChanges = async (changes: SyncCryptoChanges): Promise<unknown[]> => {
