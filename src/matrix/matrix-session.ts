@@ -12,6 +12,7 @@ import { skipIdleCryptoSyncs } from "./idle-crypto-syncs.js";
 import { forgetLostDevice } from "./lost-crypto-store.js";
 import { recoveryCallbacks } from "./recovery.js";
 import { RoomCrypto } from "./room-crypto.js";
+import { DeferredRoomSettings } from "./deferred-room-settings.js";
 import { keepInitialSyncFilter, prefetchInitialSync } from "./initial-sync.js";
 import { keepOldStateLight } from "./light-old-state.js";
 import { BINDING_EVENT } from "./provisioning.js";
@@ -149,7 +150,9 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
     throw err;
   });
   skipIdleCryptoSyncs(client.getCrypto(), logger);
-  const roomCrypto = new RoomCrypto(client, logger);
+  const roomSettings = new DeferredRoomSettings(logger);
+  roomSettings.install(client.getCrypto());
+  const roomCrypto = new RoomCrypto(client, logger, roomSettings);
   let chat: MatrixChatAdapter | undefined;
   const observer: SendObserver = {
     onRateLimited: (room, ms) => {
@@ -175,6 +178,7 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
     hadSavedSync: syncStore.hadSavedSync,
     async startSyncing(opts, onSynced) {
       watchSync(client, logger, () => {
+        roomSettings.release();
         void muteOwnNotifications(client, logger);
         onSynced();
       });

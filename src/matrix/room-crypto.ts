@@ -5,6 +5,7 @@
  */
 import { Method, MatrixEvent, RoomStateEvent, type MatrixClient, type Room } from "matrix-js-sdk";
 import type { Logger } from "pino";
+import type { DeferredRoomSettings } from "./deferred-room-settings.js";
 import { untilSynced } from "./until-synced.js";
 
 /** What the crypto backend offers beyond the public CryptoApi (matrix-js-sdk's CryptoBackend). */
@@ -43,6 +44,8 @@ export class RoomCrypto {
   constructor(
     private readonly client: MatrixClient,
     private readonly logger: Logger,
+    /** Rooms' settings the crypto gets after the first sync (deferred-room-settings.ts). */
+    private readonly settings?: DeferredRoomSettings,
   ) {
     // Kept even if the state event later vanishes from the room's state (a
     // state reset): a room never goes back to sending in the clear.
@@ -63,7 +66,7 @@ export class RoomCrypto {
    */
   isEncrypted(roomId: string): Promise<boolean> {
     return this.track(async () => {
-      if (this.encrypted.has(roomId)) return true;
+      if (this.encrypted.has(roomId) || this.settings?.has(roomId)) return true;
       const room = this.client.getRoom(roomId);
       // Local state first; a "no" is checked once per room with the crypto
       // store (which remembers rooms encrypted in earlier runs) and, unless
@@ -109,7 +112,7 @@ export class RoomCrypto {
   /** Refuses new work and waits for the running calls, so the crypto can be freed safely. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.inflight]);
+    await Promise.allSettled([...this.inflight, this.settings?.close()]);
   }
 
   private track<T>(work: () => Promise<T>): Promise<T> {
@@ -143,6 +146,7 @@ export class RoomCrypto {
       if (joined && joined.getMyMembership() === "join") {
         // Asked once per room: the crypto's room settings are a store read, and a send needs them only the first time.
         if (this.ready.has(roomId)) return joined;
+        await this.settings?.settle(roomId);
         if (await backend.isEncryptionEnabledInRoom(roomId)) {
           this.ready.add(roomId);
           return joined;

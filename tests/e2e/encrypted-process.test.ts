@@ -2,7 +2,8 @@
  * The bot as a real process in an encrypted room, SIGKILLed mid-answer: the
  * next process is the same device with the same keys (read back from the
  * data directory, nothing flushed at exit), decrypts the next message and
- * answers it; the cut answer ends with one encrypted notice.
+ * answers it; the cut answer ends with one encrypted notice. The room's
+ * encryption settings reach the crypto only after the bot is ready.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MatrixEvent } from "matrix-js-sdk";
@@ -58,6 +59,11 @@ describe("an encrypted room, the bot process killed mid-answer", () => {
     await chat.client.sendText(chat.rooms.chatRoomId, "after the crash");
     const answer = await botSays((t) => t === "echo: after the crash");
     expect(answer.isEncrypted()).toBe(true);
+    // The room's encryption settings from the cached sync reached the crypto after readiness (deferred-room-settings.ts).
+    const readyAt = bot!.output.findIndex((l) => l.includes('"msg":"ready"'));
+    const handedAt = bot!.output.findIndex((l) => l.includes("encrypted rooms' settings handed to the crypto"));
+    expect(readyAt).toBeGreaterThanOrEqual(0);
+    expect(handedAt).toBeGreaterThan(readyAt);
     expect(await botDevices()).toEqual(devicesBefore);
     const notices = chat.client.messages(chat.rooms.chatRoomId).filter((e) => String(e.getContent()["body"]).includes(INTERRUPTED));
     expect(notices).toHaveLength(1);
