@@ -2,7 +2,8 @@
  * 5. Start-up: bot accounts holding N rooms with their binding state, each
  * started BENCH_STARTUP_STARTS times on an empty data dir: start() → ready,
  * against raw initial /syncs of the same account with the bot's filter and
- * its initial timeline limit, one before each start and one after the last.
+ * its initial timeline limit, one before each start and one after the last,
+ * each step begun on a quiet homeserver.
  * Then the idle RSS, against a bot holding no rooms, as a curve over
  * BENCH_STARTUP_ROOMS (one account per point) and once
  * more for rooms with m.room.encryption.
@@ -13,7 +14,7 @@ import { INITIAL_SYNC_LIMIT, syncFilterDefinition } from "../src/app.js";
 import { sleep, wallNow } from "./lib/clock.js";
 import type { ChildHandle } from "./lib/child.js";
 import type { Cs } from "./lib/cs-api.js";
-import { memory, residentByMapping } from "./lib/proc.js";
+import { memory, residentByMapping, untilQuiet } from "./lib/proc.js";
 import { envInt, log, type Row } from "./lib/report.js";
 import { createWorld, pool, provisionChat, type BenchWorld } from "./lib/setup.js";
 import { fmt, fmtRatio, percentile, ratio } from "./lib/stats.js";
@@ -35,6 +36,8 @@ interface Point {
   /** Every start of the bot, in order; `rawMs` has one raw sync before the first and one after each. */
   starts: Start[];
   rawMs: number[];
+  /** The raw sync before those, which warms Synapse's caches (the first one of an account is the slowest). */
+  warmMs: number;
   /** Median of the starts' ready times, and of the raw syncs. */
   readyMs: number;
   floorMs: number;
@@ -65,7 +68,10 @@ const median = (xs: readonly number[]): number => percentile(xs, 50);
 /**
  * `rounds` starts of the bot on an empty data dir, each a new device of
  * `account` (a fresh crypto store needs one), with a raw initial sync of the
- * same account before the first start and after each. The homeserver's own
+ * same account before the first start and after each (and one uncounted
+ * before those: an account's first is the slowest), every one of them begun
+ * on a quiet homeserver (a new device's key upload sets Synapse to work on
+ * every room of the account for seconds after). The homeserver's own
  * time for the same request moves by ±20 % from one sync to the next (its
  * caches, the machine), so one raw sync against one start proves nothing;
  * each start is held against the mean of the raw syncs on either side of
@@ -74,22 +80,33 @@ const median = (xs: readonly number[]): number => percentile(xs, 50);
  */
 async function measure(world: BenchWorld, account: Cs, name: string, rooms: number, settleMs: number, rounds: number): Promise<Point> {
   const reader = await world.newDevice(account);
-  const rawMs = [await rawInitialSync(reader)]; // also warms Synapse's caches for the first start
+  const synapse = world.synapsePid();
+  const waits: number[] = [];
+  // Every timed step starts on a quiet homeserver (see untilQuiet).
+  const quietRaw = async (): Promise<number> => {
+    waits.push(await untilQuiet(synapse));
+    return rawInitialSync(reader);
+  };
+  const warmMs = await quietRaw(); // warms Synapse's caches for this account; not counted
+  const rawMs = [await quietRaw()];
   const starts: Start[] = [];
   let mem = { rssMb: 0, rssEarlyMb: 0, peakMb: 0, heapMb: 0, spawnToReadyMs: 0 };
   for (let round = 1; round <= rounds; round++) {
+    const device = await world.newDevice(account);
+    waits.push(await untilQuiet(synapse));
     const t0 = wallNow();
-    const child = world.spawnBot(await world.newDevice(account), [OWNER], `${name}-${round}`, { BENCH_TRACE: "0", ...botEnv() });
+    const child = world.spawnBot(device, [OWNER], `${name}-${round}`, { BENCH_TRACE: "0", ...botEnv() });
     const ready = await child.ready;
+    const spawnToReadyMs = wallNow() - t0;
     starts.push({ readyMs: ready.readyMs, found: ready.rooms, firstSync: ready.firstSync });
-    if (round === 1) mem = { ...(await readMemory(child, name, settleMs)), spawnToReadyMs: wallNow() - t0 };
+    if (round === 1) mem = { ...(await readMemory(child, name, settleMs)), spawnToReadyMs };
     await child.stop();
-    rawMs.push(await rawInitialSync(reader));
+    rawMs.push(await quietRaw());
     log(`startup: ${name} start ${round}/${rounds}: ready ${s(ready.readyMs)} (raw sync ${s(rawMs.at(-2) ?? 0)} before, ${s(rawMs.at(-1) ?? 0)} after; ${phases(ready.readyMs, ready.firstSync)})`);
   }
   const ratios = starts.map((st, i) => ratio(st.readyMs, ((rawMs[i] ?? 0) + (rawMs[i + 1] ?? 0)) / 2));
-  const point: Point = { rooms, starts, rawMs, readyMs: median(starts.map((st) => st.readyMs)), floorMs: median(rawMs), rebuildRatio: median(ratios), found: Math.min(...starts.map((st) => st.found)), ...mem };
-  log(`startup: ${name}: ready ${starts.map((st) => s(st.readyMs)).join(", ")}; raw syncs ${rawMs.map(s).join(", ")}; ready / raw syncs around it ${ratios.map(fmtRatio).join(", ")} (median ${fmtRatio(point.rebuildRatio)}); RSS ${point.rssEarlyMb.toFixed(0)} MB ${settleMs / 1000} s after ready, ${point.rssMb.toFixed(0)} MB idle, peak ${point.peakMb.toFixed(0)} MB, heap ${point.heapMb.toFixed(0)} MB`);
+  const point: Point = { rooms, starts, rawMs, warmMs, readyMs: median(starts.map((st) => st.readyMs)), floorMs: median(rawMs), rebuildRatio: median(ratios), found: Math.min(...starts.map((st) => st.found)), ...mem };
+  log(`startup: ${name}: ready ${starts.map((st) => s(st.readyMs)).join(", ")}; raw syncs ${rawMs.map(s).join(", ")} (warm-up ${s(warmMs)}); ready / raw syncs around it ${ratios.map(fmtRatio).join(", ")} (median ${fmtRatio(point.rebuildRatio)}); waited for a quiet homeserver ${waits.map(s).join(", ")}; RSS ${point.rssEarlyMb.toFixed(0)} MB ${settleMs / 1000} s after ready, ${point.rssMb.toFixed(0)} MB idle, peak ${point.peakMb.toFixed(0)} MB, heap ${point.heapMb.toFixed(0)} MB`);
   return point;
 }
 

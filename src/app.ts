@@ -182,8 +182,9 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
         stopping: () => stopped,
       });
       logger.info({ rooms: store.rooms.count() }, "ready");
-      // After the sync position's first write (the next event-loop turn), which is the last of the burst.
-      setTimeout(() => !stopped && releaseStartupGarbage(logger), STARTUP_GC_DELAY_MS).unref();
+      // After the sync position's first write (the next event-loop turn) and the encrypted rooms'
+      // settings handed to the crypto after readiness: the last of the start-up burst.
+      void matrix.roomCrypto.settingsHandedOver().then(() => setTimeout(() => !stopped && releaseStartupGarbage(logger), STARTUP_GC_DELAY_MS).unref());
       resolve();
     });
   });

@@ -12,6 +12,26 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/**
+ * Waits until `pid` stays under `busyShare` of one core for two readings
+ * `everyMs` apart (at most `maxMs`); returns how long that took. A homeserver
+ * finishes work of its own after a burst (a new device's key upload fans out
+ * to every room its user is in): a timed request started before then shares
+ * the machine with it.
+ */
+export async function untilQuiet(pid: number, maxMs = 120_000, everyMs = 500, busyShare = 0.05): Promise<number> {
+  const t0 = Date.now();
+  let quiet = 0;
+  let last = cpuSeconds(pid);
+  while (quiet < 2 && Date.now() - t0 < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+    const now = cpuSeconds(pid);
+    quiet = now - last < (busyShare * everyMs) / 1000 ? quiet + 1 : 0;
+    last = now;
+  }
+  return Date.now() - t0;
+}
+
 export interface MemoryReading {
   /** Resident set size now, MB. */
   rssMb: number;

@@ -63,6 +63,11 @@ export class DeferredRoomSettings {
     return true;
   }
 
+  /** Resolves once the rooms queued during the first sync are all handed over (or the run was stopped). */
+  whenDrained(): Promise<void> {
+    return this.drained;
+  }
+
   /** Rooms whose settings are still queued. */
   get pending(): number {
     return this.queued.size + this.running.size;

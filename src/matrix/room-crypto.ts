@@ -109,6 +109,11 @@ export class RoomCrypto {
     });
   }
 
+  /** Resolves once the crypto has every room the first sync showed encrypted (deferred-room-settings.ts). */
+  settingsHandedOver(): Promise<void> {
+    return this.settings?.whenDrained() ?? Promise.resolve();
+  }
+
   /** Refuses new work and waits for the running calls, so the crypto can be freed safely. */
   async close(): Promise<void> {
     this.closed = true;

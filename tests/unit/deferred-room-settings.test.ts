@@ -39,7 +39,7 @@ describe("DeferredRoomSettings", () => {
     expect(settings.has("!a")).toBe(true);
     expect(settings.pending).toBe(2);
     settings.release();
-    await turns(20);
+    await settings.whenDrained();
     expect(applied).toEqual(["!a:1", "!a:2", "!b:1"]);
     expect(settings.pending).toBe(0);
     expect(settings.has("!a")).toBe(false);
