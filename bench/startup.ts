@@ -17,7 +17,7 @@ import type { Cs } from "./lib/cs-api.js";
 import { memory, residentByMapping, untilQuiet } from "./lib/proc.js";
 import { envInt, log, type Row } from "./lib/report.js";
 import { createWorld, pool, provisionChat, type BenchWorld } from "./lib/setup.js";
-import { fmt, fmtRatio, percentile, ratio } from "./lib/stats.js";
+import { fmt, fmtRatio, median, ratio } from "./lib/stats.js";
 
 const OWNER = "@nobody:localhost";
 const REBUILD_TARGET = 1.05;
@@ -29,6 +29,8 @@ interface Start {
   found: number;
   /** The bot's own first /sync within start() → ready (ms after start()). */
   firstSync: { startMs: number; doneMs: number } | undefined;
+  /** How long after ready the encrypted rooms' settings took to reach the crypto (the bot's log), if it had any. */
+  settingsMs: number | undefined;
 }
 
 interface Point {
@@ -63,8 +65,6 @@ async function rawInitialSync(bot: Cs): Promise<number> {
   return wallNow() - t0;
 }
 
-const median = (xs: readonly number[]): number => percentile(xs, 50);
-
 /**
  * `rounds` starts of the bot on an empty data dir, each a new device of
  * `account` (a fresh crypto store needs one), with a raw initial sync of the
@@ -83,8 +83,13 @@ async function measure(world: BenchWorld, account: Cs, name: string, rooms: numb
   const synapse = world.synapsePid();
   const waits: number[] = [];
   // Every timed step starts on a quiet homeserver (see untilQuiet).
+  const quiet = async (): Promise<void> => {
+    const wait = await untilQuiet(synapse);
+    waits.push(wait.ms);
+    if (!wait.quiet) log(`startup: ${name}: WARNING: the homeserver was still busy after ${s(wait.ms)}; the next step is timed anyway`);
+  };
   const quietRaw = async (): Promise<number> => {
-    waits.push(await untilQuiet(synapse));
+    await quiet();
     return rawInitialSync(reader);
   };
   const warmMs = await quietRaw(); // warms Synapse's caches for this account; not counted
@@ -93,21 +98,32 @@ async function measure(world: BenchWorld, account: Cs, name: string, rooms: numb
   let mem = { rssMb: 0, rssEarlyMb: 0, peakMb: 0, heapMb: 0, spawnToReadyMs: 0 };
   for (let round = 1; round <= rounds; round++) {
     const device = await world.newDevice(account);
-    waits.push(await untilQuiet(synapse));
+    await quiet();
     const t0 = wallNow();
     const child = world.spawnBot(device, [OWNER], `${name}-${round}`, { BENCH_TRACE: "0", ...botEnv() });
     const ready = await child.ready;
     const spawnToReadyMs = wallNow() - t0;
-    starts.push({ readyMs: ready.readyMs, found: ready.rooms, firstSync: ready.firstSync });
     if (round === 1) mem = { ...(await readMemory(child, name, settleMs)), spawnToReadyMs };
     await child.stop();
+    starts.push({ readyMs: ready.readyMs, found: ready.rooms, firstSync: ready.firstSync, settingsMs: settingsHandedOverMs(child.logFile) });
     rawMs.push(await quietRaw());
     log(`startup: ${name} start ${round}/${rounds}: ready ${s(ready.readyMs)} (raw sync ${s(rawMs.at(-2) ?? 0)} before, ${s(rawMs.at(-1) ?? 0)} after; ${phases(ready.readyMs, ready.firstSync)})`);
   }
-  const ratios = starts.map((st, i) => ratio(st.readyMs, ((rawMs[i] ?? 0) + (rawMs[i + 1] ?? 0)) / 2));
+  // Start i ran between raw syncs i and i + 1.
+  if (rawMs.length !== starts.length + 1) throw new Error(`startup: ${rawMs.length} raw syncs around ${starts.length} starts`);
+  const ratios = starts.map((st, i) => ratio(st.readyMs, ((rawMs[i] as number) + (rawMs[i + 1] as number)) / 2));
   const point: Point = { rooms, starts, rawMs, warmMs, readyMs: median(starts.map((st) => st.readyMs)), floorMs: median(rawMs), rebuildRatio: median(ratios), found: Math.min(...starts.map((st) => st.found)), ...mem };
   log(`startup: ${name}: ready ${starts.map((st) => s(st.readyMs)).join(", ")}; raw syncs ${rawMs.map(s).join(", ")} (warm-up ${s(warmMs)}); ready / raw syncs around it ${ratios.map(fmtRatio).join(", ")} (median ${fmtRatio(point.rebuildRatio)}); waited for a quiet homeserver ${waits.map(s).join(", ")}; RSS ${point.rssEarlyMb.toFixed(0)} MB ${settleMs / 1000} s after ready, ${point.rssMb.toFixed(0)} MB idle, peak ${point.peakMb.toFixed(0)} MB, heap ${point.heapMb.toFixed(0)} MB`);
   return point;
+}
+
+/** From the bot's log: how long after ready its encrypted rooms' settings took to reach the crypto (deferred-room-settings.ts). */
+function settingsHandedOverMs(logFile: string): number | undefined {
+  const line = readFileSync(logFile, "utf8")
+    .split("\n")
+    .find((l) => l.includes("encrypted rooms' settings handed to the crypto"));
+  const ms = line ? (JSON.parse(line) as { ms?: unknown }).ms : undefined;
+  return typeof ms === "number" ? ms : undefined;
 }
 
 /** The first start's memory: RSS `settleMs` after ready, settled RSS, peak, and V8's heap after a full GC. */
@@ -196,6 +212,9 @@ function rows(p: Point, none: Point, prev: Point | undefined, label: string): Ro
   return [
     { bench: "startup", metric: `rebuild ${p.rooms} ${label}rooms from an empty data dir: start() → ready, median of ${n} starts (ratio: median of each start / the raw syncs before and after it)`, value: fmt(p.readyMs / 1000, "s"), baseline: `raw initial /sync, median of ${p.rawMs.length}: ${fmt(p.floorMs / 1000, "s")}`, ratio: fmtRatio(r), target: `≤ ${REBUILD_TARGET.toFixed(2)}×`, met: r <= REBUILD_TARGET && p.found === p.rooms },
     { bench: "startup", metric: `  of the first start: before the bot's first /sync, the /sync, after it (ratio: ready vs its own /sync)`, value: first && sync ? `${fmt(sync.startMs / 1000, "s")}, ${fmt((sync.doneMs - sync.startMs) / 1000, "s")}, ${fmt((first.readyMs - sync.doneMs) / 1000, "s")}` : "not seen", baseline: `raw /sync just before it ${fmt((p.rawMs[0] ?? 0) / 1000, "s")}`, ratio: first && sync ? fmtRatio(ratio(first.readyMs, sync.doneMs - sync.startMs)) : "", target: "" },
+    ...(first?.settingsMs !== undefined
+      ? [{ bench: "startup", metric: `  of the first start: encrypted rooms' settings handed to the crypto in the background after ready`, value: fmt(first.settingsMs / 1000, "s"), baseline: "", ratio: "", target: "" }]
+      : []),
     { bench: "startup", metric: `rooms found in the rebuilt database, ${p.rooms} ${label}rooms`, value: String(p.found), baseline: String(p.rooms), ratio: "", target: "all", met: p.found === p.rooms },
     { bench: "startup", metric: `process spawn → ready, ${p.rooms} ${label}rooms (incl. node start-up)`, value: fmt(p.spawnToReadyMs / 1000, "s"), baseline: `0 rooms ${fmt(none.spawnToReadyMs / 1000, "s")}`, ratio: "", target: "" },
     { bench: "startup", metric: `idle RSS with ${p.rooms} ${label}rooms (once it stopped falling)`, value: fmt(p.rssMb, "MB"), baseline: `0 rooms ${fmt(none.rssMb, "MB")}`, ratio: fmtRatio(ratio(p.rssMb, none.rssMb)), target: "" },

@@ -65,6 +65,8 @@ export interface StartOptions {
 
 /** How long after readiness the first sync's garbage is collected (startup-garbage.ts). */
 const STARTUP_GC_DELAY_MS = 1_000;
+/** The longest the collection waits for the encrypted rooms' settings to reach the crypto. */
+const STARTUP_GC_MAX_WAIT_MS = 120_000;
 
 const endpointsOf = (registry: Registry): Map<AgentId, AgentEndpoint> =>
   new Map([...registry.agents].map(([id, a]) => [id, { baseUrl: a.baseUrl, ...(a.token ? { token: a.token } : {}) }]));
@@ -184,7 +186,8 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
       logger.info({ rooms: store.rooms.count() }, "ready");
       // After the sync position's first write (the next event-loop turn) and the encrypted rooms'
       // settings handed to the crypto after readiness: the last of the start-up burst.
-      void matrix.roomCrypto.settingsHandedOver().then(() => setTimeout(() => !stopped && releaseStartupGarbage(logger), STARTUP_GC_DELAY_MS).unref());
+      const handedOver = Promise.race([matrix.roomCrypto.settingsHandedOver(), new Promise((r) => setTimeout(r, STARTUP_GC_MAX_WAIT_MS).unref())]);
+      void handedOver.then(() => setTimeout(() => !stopped && releaseStartupGarbage(logger), STARTUP_GC_DELAY_MS).unref());
       resolve();
     });
   });

@@ -28,6 +28,8 @@ export interface Ready {
 
 export interface ChildHandle {
   readonly pid: number;
+  /** Where the child's stdout and stderr (the bot's pino lines) go. */
+  readonly logFile: string;
   readonly ready: Promise<Ready>;
   ask<T = Record<string, unknown>>(cmd: string): Promise<T>;
   stop(): Promise<void>;
@@ -66,6 +68,7 @@ export function spawnChild(entry: "bot-child" | "echo-child" | "agent-child", en
     });
   return {
     pid: child.pid as number,
+    logFile,
     ready,
     ask,
     async stop() {

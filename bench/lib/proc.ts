@@ -14,12 +14,13 @@ export function cpuSeconds(pid: number): number {
 
 /**
  * Waits until `pid` stays under `busyShare` of one core for two readings
- * `everyMs` apart (at most `maxMs`); returns how long that took. A homeserver
+ * `everyMs` apart (at most `maxMs`); returns how long that took and whether
+ * it got there. A homeserver
  * finishes work of its own after a burst (a new device's key upload fans out
  * to every room its user is in): a timed request started before then shares
  * the machine with it.
  */
-export async function untilQuiet(pid: number, maxMs = 120_000, everyMs = 500, busyShare = 0.05): Promise<number> {
+export async function untilQuiet(pid: number, maxMs = 120_000, everyMs = 500, busyShare = 0.05): Promise<{ ms: number; quiet: boolean }> {
   const t0 = Date.now();
   let quiet = 0;
   let last = cpuSeconds(pid);
@@ -29,7 +30,7 @@ export async function untilQuiet(pid: number, maxMs = 120_000, everyMs = 500, bu
     quiet = now - last < (busyShare * everyMs) / 1000 ? quiet + 1 : 0;
     last = now;
   }
-  return Date.now() - t0;
+  return { ms: Date.now() - t0, quiet: quiet >= 2 };
 }
 
 export interface MemoryReading {

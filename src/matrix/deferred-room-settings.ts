@@ -13,6 +13,11 @@
  * bot is about to encrypt for has its own run first (`settle`). Calls after
  * the first sync run as before, behind the room's queued ones.
  *
+ * When someone leaves a queued room, the SDK's request to drop the room's
+ * outgoing session (so the next message gets a new key) would find no
+ * RoomEncryptor and do nothing; it is kept and done right after the room's
+ * settings.
+ *
  * Nothing is sent in the clear meanwhile: a queued room has its
  * `m.room.encryption` in its state (RoomCrypto reads that first), and the
  * crypto cannot encrypt for a room it has no settings for. A bot that stops
@@ -22,9 +27,11 @@
 import type { MatrixEvent, Room } from "matrix-js-sdk";
 import type { Logger } from "pino";
 
-/** The crypto backend's sync callback (matrix-js-sdk's CryptoBackend.onCryptoEvent). */
+/** The crypto backend's calls taken over here (matrix-js-sdk's RustCrypto). */
 interface CryptoEventSink {
   onCryptoEvent(room: Room, event: MatrixEvent): Promise<void>;
+  /** Drops the room's outgoing Megolm session; a no-op for a room without a RoomEncryptor (a queued one). */
+  forceDiscardSession?(roomId: string): Promise<void> | undefined;
 }
 
 type Call = { room: Room; event: MatrixEvent };
@@ -37,7 +44,10 @@ export class DeferredRoomSettings {
   /** A room's queued calls while they run, so that two callers wait for one run. */
   private readonly running = new Map<string, Promise<void>>();
   private drained: Promise<void> = Promise.resolve();
+  /** Queued rooms whose outgoing session must be dropped once the crypto has their settings. */
+  private readonly discardAfter = new Set<string>();
   private apply: CryptoEventSink["onCryptoEvent"] | undefined;
+  private discard: ((roomId: string) => Promise<void> | undefined) | undefined;
 
   constructor(private readonly logger: Logger) {}
 
@@ -51,6 +61,7 @@ export class DeferredRoomSettings {
     const apply = sink.onCryptoEvent.bind(sink);
     this.apply = apply;
     sink.onCryptoEvent = (room: Room, event: MatrixEvent): Promise<void> => {
+      if (this.closed) return Promise.resolve(); // the crypto is about to be freed
       if (this.deferring) {
         const calls = this.queued.get(room.roomId) ?? [];
         calls.push({ room, event });
@@ -58,8 +69,22 @@ export class DeferredRoomSettings {
         return Promise.resolve();
       }
       // After the first sync: behind whatever of this room is still queued.
-      return this.settle(room.roomId).then(() => apply(room, event));
+      return this.settle(room.roomId).then(() => (this.closed ? undefined : apply(room, event)));
     };
+    // The SDK drops a room's outgoing session when someone leaves (MSC4268: the next message gets a new
+    // key), through the room's RoomEncryptor, which a queued room does not have yet: done after its settings.
+    const discard = sink.forceDiscardSession?.bind(sink);
+    if (discard) {
+      this.discard = discard;
+      sink.forceDiscardSession = (roomId: string): Promise<void> | undefined => {
+        if (this.queued.has(roomId)) {
+          this.discardAfter.add(roomId);
+          return Promise.resolve();
+        }
+        const running = this.running.get(roomId);
+        return running ? running.then(() => discard(roomId)) : discard(roomId);
+      };
+    }
     return true;
   }
 
@@ -103,13 +128,24 @@ export class DeferredRoomSettings {
     // Calls queued while that run was under way come after it.
     if (running) return running.then(() => this.settle(roomId));
     const calls = this.queued.get(roomId);
-    if (!calls || !this.apply) return Promise.resolve();
+    if (!calls || !this.apply || this.closed) return Promise.resolve();
     this.queued.delete(roomId);
     const apply = this.apply;
     const run = (async () => {
       for (const { room, event } of calls) {
         // The backend logs and swallows what it refuses; anything else is logged here and the rest goes on.
-        await apply(room, event).catch((err: unknown) => this.logger.warn({ err, room_id: roomId }, "the crypto did not take the room's encryption settings"));
+        try {
+          await apply(room, event);
+        } catch (err) {
+          this.logger.warn({ err, room_id: roomId }, "the crypto did not take the room's encryption settings");
+        }
+      }
+      if (this.discardAfter.delete(roomId)) {
+        try {
+          await this.discard?.(roomId);
+        } catch (err) {
+          this.logger.warn({ err, room_id: roomId }, "dropping the room's outgoing session after a member left failed");
+        }
       }
     })().finally(() => this.running.delete(roomId));
     this.running.set(roomId, run);

@@ -13,10 +13,18 @@ const event = (tag: string): MatrixEvent => ({ tag }) as unknown as MatrixEvent;
 /** A crypto backend that records what it was given, each call taking a few event-loop turns. */
 function fakeCrypto() {
   const applied: string[] = [];
+  /** Rooms with a RoomEncryptor, as in matrix-js-sdk's RustCrypto: made by onCryptoEvent. */
+  const encryptors = new Set<string>();
   const crypto = {
     async onCryptoEvent(r: Room, e: MatrixEvent): Promise<void> {
       await new Promise((resolve) => setImmediate(resolve));
       applied.push(`${r.roomId}:${(e as unknown as { tag: string }).tag}`);
+      encryptors.add(r.roomId);
+    },
+    forceDiscardSession(roomId: string): Promise<void> | undefined {
+      if (!encryptors.has(roomId)) return undefined; // what the SDK does without a RoomEncryptor
+      applied.push(`${roomId}:discard`);
+      return Promise.resolve();
     },
   };
   return { crypto, applied };
@@ -67,6 +75,9 @@ describe("DeferredRoomSettings", () => {
     settings.release();
     await crypto.onCryptoEvent(room("!c"), event("new"));
     await crypto.onCryptoEvent(room("!z"), event("new"));
+    await settings.whenDrained();
+    expect(applied).toHaveLength(5);
+    expect(applied).toContain("!c:old");
     expect(applied.indexOf("!c:old")).toBeLessThan(applied.indexOf("!c:new"));
     expect(applied).toContain("!z:new");
   });
@@ -105,6 +116,55 @@ describe("DeferredRoomSettings", () => {
     await turns(10);
     expect(applied).toEqual(["!good"]);
     expect(warnings).toHaveLength(1);
+  });
+
+  it("drops a queued room's outgoing session after its settings when a member left meanwhile", async () => {
+    const { crypto, applied } = fakeCrypto();
+    const settings = new DeferredRoomSettings(silent);
+    settings.install(crypto);
+    await crypto.onCryptoEvent(room("!a"), event("1"));
+    await crypto.onCryptoEvent(room("!b"), event("1"));
+    await crypto.forceDiscardSession("!a"); // someone left !a during the first sync
+    expect(applied).toEqual([]);
+    settings.release();
+    await settings.whenDrained();
+    expect(applied).toEqual(["!a:1", "!a:discard", "!b:1"]);
+    // After its settings, a room's session is dropped at once.
+    await crypto.forceDiscardSession("!b");
+    expect(applied.at(-1)).toBe("!b:discard");
+  });
+
+  it("hands a room over before the first sync is in when the bot needs it then", async () => {
+    const { crypto, applied } = fakeCrypto();
+    const settings = new DeferredRoomSettings(silent);
+    settings.install(crypto);
+    await crypto.onCryptoEvent(room("!a"), event("1"));
+    await crypto.onCryptoEvent(room("!b"), event("1"));
+    const first = settings.settle("!b");
+    expect(settings.has("!b")).toBe(true);
+    // A call for !b while its run is under way comes after it, and a settle waits for both.
+    await crypto.onCryptoEvent(room("!b"), event("2"));
+    expect(applied).toEqual([]);
+    await settings.settle("!b");
+    expect(applied).toEqual(["!b:1", "!b:2"]);
+    await first;
+    settings.release();
+    await settings.whenDrained();
+    expect(applied).toEqual(["!b:1", "!b:2", "!a:1"]);
+  });
+
+  it("gives the crypto nothing more once closed", async () => {
+    const { crypto, applied } = fakeCrypto();
+    const settings = new DeferredRoomSettings(silent);
+    settings.install(crypto);
+    await crypto.onCryptoEvent(room("!a"), event("1"));
+    settings.release();
+    await settings.whenDrained();
+    await settings.close();
+    await crypto.onCryptoEvent(room("!a"), event("2"));
+    await crypto.onCryptoEvent(room("!new"), event("1"));
+    await turns(5);
+    expect(applied).toEqual(["!a:1"]);
   });
 
   it("does nothing without a crypto backend", () => {
