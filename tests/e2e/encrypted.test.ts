@@ -217,6 +217,30 @@ describe("encrypted rooms", () => {
     expect([...(devices.get(chat.fx.bot.userId)?.keys() ?? [])]).toEqual([deviceBefore]);
   });
 
+  it("gives its first answer after a restart a new room key when someone was invited while it was down", async () => {
+    // matrix-js-sdk drops a room's outgoing Megolm session when a member event other than a join comes in
+    // (MSC4268); after a restart that event arrives while the room's settings wait for the first sync to
+    // end (deferred-room-settings.ts), and the drop must still happen once they reach the crypto.
+    const roomId = chat.rooms.chatRoomId;
+    const sessionOf = (ev: MatrixEvent): unknown => ev.getWireContent()["session_id"];
+    const before = await ask(roomId, "before the invite", (b) => b === "echo: before the invite");
+    const again = await ask(roomId, "still before", (b) => b === "echo: still before");
+    expect(sessionOf(again)).toBe(sessionOf(before)); // the session is kept while nothing happens
+    await chat.fx.app.stop();
+    const bob = await synapse.newUser("bob");
+    const invited = await fetch(`${synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${chat.fx.bot.accessToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ user_id: bob.userId }),
+    });
+    expect(invited.status).toBe(200);
+    await chat.fx.restart();
+    const after = await ask(roomId, "after the invite", (b) => b === "echo: after the invite");
+    expect(after.isDecryptionFailure()).toBe(false);
+    expect(sessionOf(after)).toEqual(expect.any(String));
+    expect(sessionOf(after)).not.toBe(sessionOf(before));
+  });
+
   it("encrypts its answers from the moment a user turns encryption on in a room where it wrote in the clear", async () => {
     // A second DM, made in the clear: the bot answers there unencrypted (and
     // remembers the room as clear), until the user turns encryption on.
