@@ -51,7 +51,7 @@ export class DeferredRoomSettings {
 
   constructor(private readonly logger: Logger) {}
 
-  /** Takes over the backend's `onCryptoEvent`; false when there is no crypto or it has none. */
+  /** Takes over the backend's `onCryptoEvent` (and `forceDiscardSession`); false when there is no crypto or it has none. */
   install(crypto: object | undefined): boolean {
     const sink = crypto as Partial<CryptoEventSink> | undefined;
     if (!sink || typeof sink.onCryptoEvent !== "function") {
