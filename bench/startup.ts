@@ -12,9 +12,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { INITIAL_SYNC_LIMIT, syncFilterDefinition } from "../src/app.js";
 import { sleep, wallNow } from "./lib/clock.js";
-import type { ChildHandle } from "./lib/child.js";
+import type { ChildHandle, Ready } from "./lib/child.js";
 import type { Cs } from "./lib/cs-api.js";
-import { memory, residentByMapping, untilQuiet } from "./lib/proc.js";
+import { cpuSeconds, memory, residentByMapping, untilQuiet } from "./lib/proc.js";
 import { envInt, log, type Row } from "./lib/report.js";
 import { createWorld, pool, provisionChat, type BenchWorld } from "./lib/setup.js";
 import { fmt, fmtRatio, median, ratio } from "./lib/stats.js";
@@ -28,9 +28,11 @@ interface Start {
   readyMs: number;
   found: number;
   /** The bot's own first /sync within start() → ready (ms after start()). */
-  firstSync: { startMs: number; doneMs: number } | undefined;
+  firstSync: Ready["firstSync"];
   /** How long after ready the encrypted rooms' settings took to reach the crypto (the bot's log), if it had any. */
   settingsMs: number | undefined;
+  /** Synapse's CPU (utime + stime, s) from start() to ready. */
+  synapseCpuS: number;
 }
 
 interface Point {
@@ -38,6 +40,8 @@ interface Point {
   /** Every start of the bot, in order; `rawMs` has one raw sync before the first and one after each. */
   starts: Start[];
   rawMs: number[];
+  /** Synapse's CPU (s) over each raw sync of `rawMs`. */
+  rawCpuS: number[];
   /** The raw sync before those, which warms Synapse's caches (the first one of an account is the slowest). */
   warmMs: number;
   /** Median of the starts' ready times, and of the raw syncs. */
@@ -57,12 +61,14 @@ interface Point {
   heapMb: number;
 }
 
-async function rawInitialSync(bot: Cs): Promise<number> {
+/** A raw initial sync: its wall time, and Synapse's CPU (pid `synapse`) over it. */
+async function rawInitialSync(bot: Cs, synapse: number): Promise<{ ms: number; cpuS: number }> {
   // The request the bot's own first sync makes (a fresh data dir: the initial timeline limit).
   const filter = JSON.stringify(syncFilterDefinition(INITIAL_SYNC_LIMIT));
+  const cpu0 = cpuSeconds(synapse);
   const t0 = wallNow();
   await bot.req("GET", `/_matrix/client/v3/sync?timeout=0&filter=${encodeURIComponent(filter)}`, undefined, 600_000);
-  return wallNow() - t0;
+  return { ms: wallNow() - t0, cpuS: cpuSeconds(synapse) - cpu0 };
 }
 
 /**
@@ -88,11 +94,15 @@ async function measure(world: BenchWorld, account: Cs, name: string, rooms: numb
     waits.push(wait.ms);
     if (!wait.quiet) log(`startup: ${name}: WARNING: the homeserver was still busy after ${s(wait.ms)}; the next step is timed anyway`);
   };
+  const rawCpuS: number[] = [];
   const quietRaw = async (): Promise<number> => {
     await quiet();
-    return rawInitialSync(reader);
+    const raw = await rawInitialSync(reader, synapse);
+    rawCpuS.push(raw.cpuS);
+    return raw.ms;
   };
   const warmMs = await quietRaw(); // warms Synapse's caches for this account; not counted
+  rawCpuS.length = 0;
   const rawMs = [await quietRaw()];
   const starts: Start[] = [];
   let mem = { rssMb: 0, rssEarlyMb: 0, peakMb: 0, heapMb: 0, spawnToReadyMs: 0 };
@@ -100,19 +110,21 @@ async function measure(world: BenchWorld, account: Cs, name: string, rooms: numb
     const device = await world.newDevice(account);
     await quiet();
     const t0 = wallNow();
+    const cpu0 = cpuSeconds(synapse);
     const child = world.spawnBot(device, [OWNER], `${name}-${round}`, { BENCH_TRACE: "0", ...botEnv() });
     const ready = await child.ready;
     const spawnToReadyMs = wallNow() - t0;
+    const synapseCpuS = cpuSeconds(synapse) - cpu0;
     if (round === 1) mem = { ...(await readMemory(child, name, settleMs)), spawnToReadyMs };
     await child.stop();
-    starts.push({ readyMs: ready.readyMs, found: ready.rooms, firstSync: ready.firstSync, settingsMs: settingsHandedOverMs(child.logFile) });
+    starts.push({ readyMs: ready.readyMs, found: ready.rooms, firstSync: ready.firstSync, settingsMs: settingsHandedOverMs(child.logFile), synapseCpuS });
     rawMs.push(await quietRaw());
-    log(`startup: ${name} start ${round}/${rounds}: ready ${s(ready.readyMs)} (raw sync ${s(rawMs.at(-2) ?? 0)} before, ${s(rawMs.at(-1) ?? 0)} after; ${phases(ready.readyMs, ready.firstSync)})`);
+    log(`startup: ${name} start ${round}/${rounds}: ready ${s(ready.readyMs)} (raw sync ${s(rawMs.at(-2) ?? 0)} before, ${s(rawMs.at(-1) ?? 0)} after; ${phases(ready.readyMs, ready.firstSync)}; Synapse CPU ${synapseCpuS.toFixed(2)} s spawn → ready, ${(rawCpuS.at(-2) ?? 0).toFixed(2)} / ${(rawCpuS.at(-1) ?? 0).toFixed(2)} s in the raw syncs)`);
   }
   // Start i ran between raw syncs i and i + 1.
   if (rawMs.length !== starts.length + 1) throw new Error(`startup: ${rawMs.length} raw syncs around ${starts.length} starts`);
   const ratios = starts.map((st, i) => ratio(st.readyMs, ((rawMs[i] as number) + (rawMs[i + 1] as number)) / 2));
-  const point: Point = { rooms, starts, rawMs, warmMs, readyMs: median(starts.map((st) => st.readyMs)), floorMs: median(rawMs), rebuildRatio: median(ratios), found: Math.min(...starts.map((st) => st.found)), ...mem };
+  const point: Point = { rooms, starts, rawMs, rawCpuS, warmMs, readyMs: median(starts.map((st) => st.readyMs)), floorMs: median(rawMs), rebuildRatio: median(ratios), found: Math.min(...starts.map((st) => st.found)), ...mem };
   log(`startup: ${name}: ready ${starts.map((st) => s(st.readyMs)).join(", ")}; raw syncs ${rawMs.map(s).join(", ")} (warm-up ${s(warmMs)}); ready / raw syncs around it ${ratios.map(fmtRatio).join(", ")} (median ${fmtRatio(point.rebuildRatio)}); waited for a quiet homeserver ${waits.map(s).join(", ")}; RSS ${point.rssEarlyMb.toFixed(0)} MB ${settleMs / 1000} s after ready, ${point.rssMb.toFixed(0)} MB idle, peak ${point.peakMb.toFixed(0)} MB, heap ${point.heapMb.toFixed(0)} MB`);
   return point;
 }
@@ -148,7 +160,8 @@ const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 /** start() → ready in three parts: before the first /sync is sent, the /sync itself (the homeserver's), after its body is in. */
 function phases(readyMs: number, sync: Start["firstSync"]): string {
   if (!sync) return "first /sync not seen";
-  return `before the first /sync ${s(sync.startMs)}, the /sync ${s(sync.doneMs - sync.startMs)}, after it ${s(readyMs - sync.doneMs)}`;
+  const cpu = sync.cpu ? ` (bot CPU ${[sync.cpu.beforeMs, sync.cpu.duringMs, sync.cpu.afterMs].map((ms) => s(ms)).join(" / ")})` : "";
+  return `before the first /sync ${s(sync.startMs)}, the /sync ${s(sync.doneMs - sync.startMs)}, after it ${s(readyMs - sync.doneMs)}${cpu}`;
 }
 
 /**
@@ -212,6 +225,14 @@ function rows(p: Point, none: Point, prev: Point | undefined, label: string): Ro
   return [
     { bench: "startup", metric: `rebuild ${p.rooms} ${label}rooms from an empty data dir: start() → ready, median of ${n} starts (ratio: median of each start / the raw syncs before and after it)`, value: fmt(p.readyMs / 1000, "s"), baseline: `raw initial /sync, median of ${p.rawMs.length}: ${fmt(p.floorMs / 1000, "s")}`, ratio: fmtRatio(r), target: `≤ ${REBUILD_TARGET.toFixed(2)}×`, met: r <= REBUILD_TARGET && p.found === p.rooms },
     { bench: "startup", metric: `  of the first start: before the bot's first /sync, the /sync, after it (ratio: ready vs its own /sync)`, value: first && sync ? `${fmt(sync.startMs / 1000, "s")}, ${fmt((sync.doneMs - sync.startMs) / 1000, "s")}, ${fmt((first.readyMs - sync.doneMs) / 1000, "s")}` : "not seen", baseline: `raw /sync just before it ${fmt((p.rawMs[0] ?? 0) / 1000, "s")}`, ratio: first && sync ? fmtRatio(ratio(first.readyMs, sync.doneMs - sync.startMs)) : "", target: "" },
+    {
+      bench: "startup",
+      metric: `  the bot's CPU (all threads) before / during / after its first /sync, median of ${n} starts; Synapse's CPU spawn → ready (ratio: vs its CPU in a raw sync, medians)`,
+      value: cpuSplit(p.starts),
+      baseline: `Synapse ${fmt(median(p.starts.map((st) => st.synapseCpuS)), "s")} vs raw sync ${fmt(median(p.rawCpuS), "s")}`,
+      ratio: fmtRatio(ratio(median(p.starts.map((st) => st.synapseCpuS)), median(p.rawCpuS))),
+      target: "",
+    },
     ...(first?.settingsMs !== undefined
       ? [{ bench: "startup", metric: `  of the first start: encrypted rooms' settings handed to the crypto in the background after ready`, value: fmt(first.settingsMs / 1000, "s"), baseline: "", ratio: "", target: "" }]
       : []),
@@ -223,6 +244,13 @@ function rows(p: Point, none: Point, prev: Point | undefined, label: string): Ro
     { bench: "startup", metric: `idle RSS per room, ${p.rooms} ${label}rooms: (RSS − RSS at 0) / rooms, both read once RSS stopped falling`, value: fmt(perRoomKb, "KB"), baseline: slope, ratio: "", target: `≤ ${PER_ROOM_TARGET_KB} KB`, met: perRoomKb <= PER_ROOM_TARGET_KB },
     { bench: "startup", metric: `V8 heap after GC, ${p.rooms} ${label}rooms`, value: fmt(p.heapMb, "MB"), baseline: `0 rooms ${fmt(none.heapMb, "MB")}`, ratio: "", target: "" },
   ];
+}
+
+/** The bot's CPU before, during and after its first /sync: the median of the starts, each part on its own. */
+function cpuSplit(starts: Start[]): string {
+  const cpus = starts.flatMap((st) => (st.firstSync?.cpu ? [st.firstSync.cpu] : []));
+  if (cpus.length === 0) return "not seen";
+  return [cpus.map((c) => c.beforeMs), cpus.map((c) => c.duringMs), cpus.map((c) => c.afterMs)].map((ms) => fmt(median(ms) / 1000, "s")).join(" / ");
 }
 
 const knobs = (): { points: number[]; encryptedRooms: number; keptDir: string | undefined } => ({

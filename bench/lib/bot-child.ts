@@ -36,6 +36,8 @@ const TEXT_KEEP = 200;
 let lastSync = 0;
 /** The first /sync's start and end (the whole body in): what of start() → ready is the homeserver's. */
 let firstSync: { start: number; done: number } | undefined;
+/** The bot's CPU (every thread) when its first /sync was sent and when its body was in: what it spent beside the homeserver's work. */
+const cpuAt: { syncSent?: NodeJS.CpuUsage; syncDone?: NodeJS.CpuUsage } = {};
 let tracing = true;
 
 // The SDK's requests go through the bot's own transport (src/matrix/http-transport.ts), the rest through fetch.
@@ -49,6 +51,8 @@ function traced(origFetch: typeof fetch): typeof fetch {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     const method = init?.method ?? "GET";
     const t = now();
+    const isSync = url.includes("/sync?");
+    if (isSync && !cpuAt.syncSent) cpuAt.syncSent = process.cpuUsage();
     if (tracing && method === "PUT" && url.includes("/send/m.room.message/") && typeof init?.body === "string") {
       const content = JSON.parse(init.body) as Record<string, unknown>;
       const next = content["m.new_content"] as Record<string, unknown> | undefined;
@@ -61,7 +65,8 @@ function traced(origFetch: typeof fetch): typeof fetch {
     const send = tracing && method === "PUT" ? /\/rooms\/([^/]+)\/send\/([^/]+)\//.exec(url) : null;
     const res = await origFetch(input, init);
     if (send) trace.push({ k: "send", t, done: now(), room: decodeURIComponent(send[1] ?? ""), type: decodeURIComponent(send[2] ?? "") });
-    if (url.includes("/sync?")) {
+    if (isSync) {
+      cpuAt.syncDone ??= process.cpuUsage();
       lastSync = now();
       firstSync ??= { start: t, done: lastSync };
       if (tracing) trace.push({ k: "sync", t: lastSync });
@@ -124,9 +129,11 @@ async function main(): Promise<void> {
   tracing = process.env["BENCH_TRACE"] !== "0";
   if (profileStartup) await startProfiler();
   const t0 = now();
+  const cpu0 = process.cpuUsage();
   app = await start(loadConfig(process.env));
   await app.ready;
   const readyMs = now() - t0;
+  const cpuReady = process.cpuUsage();
   if (profileStartup) await stopProfiler();
   const bot = app.config.botUserId;
   app.client.on("event" as never, ((ev: { getType(): string; getSender(): string; getId(): string; getContent(): Record<string, unknown> }) => {
@@ -136,7 +143,9 @@ async function main(): Promise<void> {
   }) as never);
   observeCrypto(app);
   if (!profileStartup && !profilePhase) await startProfiler();
-  const sync = firstSync && { startMs: firstSync.start - t0, doneMs: firstSync.done - t0 };
+  const ms = (from: NodeJS.CpuUsage, to: NodeJS.CpuUsage | undefined): number => (to ? (to.user - from.user + to.system - from.system) / 1000 : Number.NaN);
+  const cpu = cpuAt.syncSent && { beforeMs: ms(cpu0, cpuAt.syncSent), duringMs: ms(cpuAt.syncSent, cpuAt.syncDone), afterMs: ms(cpuAt.syncDone ?? cpuReady, cpuReady) };
+  const sync = firstSync && { startMs: firstSync.start - t0, doneMs: firstSync.done - t0, ...(cpu && { cpu }) };
   process.send?.({ type: "ready", readyMs, rooms: app.store.rooms.count(), ...(sync ? { firstSync: sync } : {}) });
 }
 

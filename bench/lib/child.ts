@@ -23,7 +23,12 @@ export interface Ready {
   readyMs: number;
   rooms: number;
   /** The bot's first /sync: when it was sent and when its whole body was in, ms after start() (bot child only). */
-  firstSync?: { startMs: number; doneMs: number };
+  firstSync?: {
+    startMs: number;
+    doneMs: number;
+    /** The bot's CPU (all threads, ms) from start() to sending it, while the homeserver computed it, and from its body to ready. */
+    cpu?: { beforeMs: number; duringMs: number; afterMs: number };
+  };
 }
 
 export interface ChildHandle {
