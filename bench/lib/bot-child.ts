@@ -14,6 +14,7 @@ import { WebSocket } from "ws";
 import { start, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/env.js";
 import { homeserverHttp } from "../../src/matrix/http-transport.js";
+import { cpuSeconds } from "./proc.js";
 import { countRequests, takeRequestCounts } from "./request-count.js";
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -38,6 +39,9 @@ let lastSync = 0;
 let firstSync: { start: number; done: number } | undefined;
 /** The bot's CPU (every thread) when its first /sync was sent and when its body was in: what it spent beside the homeserver's work. */
 const cpuAt: { syncSent?: NodeJS.CpuUsage; syncDone?: NodeJS.CpuUsage } = {};
+/** Synapse's CPU (s) at the same two moments, when the parent names its pid (BENCH_SYNAPSE_PID). */
+const synapsePid = Number(process.env["BENCH_SYNAPSE_PID"] ?? "0");
+const synapseCpuAt: { syncSent?: number; syncDone?: number } = {};
 let tracing = true;
 
 // The SDK's requests go through the bot's own transport (src/matrix/http-transport.ts), the rest through fetch.
@@ -52,7 +56,10 @@ function traced(origFetch: typeof fetch): typeof fetch {
     const method = init?.method ?? "GET";
     const t = now();
     const isSync = url.includes("/sync?");
-    if (isSync && !cpuAt.syncSent) cpuAt.syncSent = process.cpuUsage();
+    if (isSync && !cpuAt.syncSent) {
+      cpuAt.syncSent = process.cpuUsage();
+      if (synapsePid > 0) synapseCpuAt.syncSent = cpuSeconds(synapsePid);
+    }
     if (tracing && method === "PUT" && url.includes("/send/m.room.message/") && typeof init?.body === "string") {
       const content = JSON.parse(init.body) as Record<string, unknown>;
       const next = content["m.new_content"] as Record<string, unknown> | undefined;
@@ -66,6 +73,7 @@ function traced(origFetch: typeof fetch): typeof fetch {
     const res = await origFetch(input, init);
     if (send) trace.push({ k: "send", t, done: now(), room: decodeURIComponent(send[1] ?? ""), type: decodeURIComponent(send[2] ?? "") });
     if (isSync) {
+      if (!cpuAt.syncDone && synapsePid > 0) synapseCpuAt.syncDone = cpuSeconds(synapsePid);
       cpuAt.syncDone ??= process.cpuUsage();
       lastSync = now();
       firstSync ??= { start: t, done: lastSync };
@@ -100,9 +108,14 @@ proto.emit = function (this: unknown, event: string | symbol, ...args: unknown[]
 };
 
 let app: App | undefined;
-/** How late the bot's event loop runs timers: what a blocked loop costs every room. */
+/**
+ * How late the bot's event loop runs timers: what a blocked loop costs every
+ * room. Its 5 ms timer costs ≈ 6 ms of CPU a second, so BENCH_LOOP_DELAY=0
+ * (the start-up bench, which reads the bot's CPU) leaves it off.
+ */
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-loopDelay.enable();
+const watchLoop = process.env["BENCH_LOOP_DELAY"] !== "0";
+if (watchLoop) loopDelay.enable();
 
 // BENCH_CPU_PROF=<file>: a V8 CPU profile of the bot from ready to stop (for finding its hot paths);
 // with BENCH_CPU_PROF_STARTUP=1, of its start-up instead: from start() to ready; with
@@ -144,7 +157,13 @@ async function main(): Promise<void> {
   observeCrypto(app);
   if (!profileStartup && !profilePhase) await startProfiler();
   const ms = (from: NodeJS.CpuUsage, to: NodeJS.CpuUsage | undefined): number => (to ? (to.user - from.user + to.system - from.system) / 1000 : Number.NaN);
-  const cpu = cpuAt.syncSent && { beforeMs: ms(cpu0, cpuAt.syncSent), duringMs: ms(cpuAt.syncSent, cpuAt.syncDone), afterMs: ms(cpuAt.syncDone ?? cpuReady, cpuReady) };
+  const synapseMs = synapseCpuAt.syncSent !== undefined && synapseCpuAt.syncDone !== undefined ? (synapseCpuAt.syncDone - synapseCpuAt.syncSent) * 1000 : undefined;
+  const cpu = cpuAt.syncSent && {
+    beforeMs: ms(cpu0, cpuAt.syncSent),
+    duringMs: ms(cpuAt.syncSent, cpuAt.syncDone),
+    afterMs: ms(cpuAt.syncDone ?? cpuReady, cpuReady),
+    ...(synapseMs !== undefined && { synapseDuringMs: synapseMs }),
+  };
   const sync = firstSync && { startMs: firstSync.start - t0, doneMs: firstSync.done - t0, ...(cpu && { cpu }) };
   process.send?.({ type: "ready", readyMs, rooms: app.store.rooms.count(), ...(sync ? { firstSync: sync } : {}) });
 }
@@ -222,7 +241,7 @@ process.on("message", (msg: { cmd: string; id: number }) => {
       return;
     case "unquiet":
       tracing = process.env["BENCH_TRACE"] !== "0";
-      loopDelay.enable();
+      if (watchLoop) loopDelay.enable();
       void (profilePhase ? stopProfiler() : Promise.resolve()).then(() => reply({}));
       return;
     case "requests":

@@ -26,8 +26,11 @@ export interface Ready {
   firstSync?: {
     startMs: number;
     doneMs: number;
-    /** The bot's CPU (all threads, ms) from start() to sending it, while the homeserver computed it, and from its body to ready. */
-    cpu?: { beforeMs: number; duringMs: number; afterMs: number };
+    /**
+     * The bot's CPU (all threads, ms) from start() to sending it, while the homeserver computed it, and from its body
+     * to ready; Synapse's CPU (ms) over the /sync when the child was given its pid (BENCH_SYNAPSE_PID).
+     */
+    cpu?: { beforeMs: number; duringMs: number; afterMs: number; synapseDuringMs?: number };
   };
 }
 
