@@ -35,7 +35,11 @@ export type TraceEntry =
 const trace: TraceEntry[] = [];
 const TEXT_KEEP = 200;
 let lastSync = 0;
-/** The first /sync's start and end (the whole body in): what of start() → ready is the homeserver's. */
+/**
+ * The first sync's start and end (the whole body in): what of start() → ready is the homeserver's.
+ * A first sync loaded through sliding sync is two requests (sliding-first-sync.ts): from the first
+ * one sent to the last one's body in. Only requests without `since` count.
+ */
 let firstSync: { start: number; done: number } | undefined;
 /** The bot's CPU (every thread) when its first /sync was sent and when its body was in: what it spent beside the homeserver's work. */
 const cpuAt: { syncSent?: NodeJS.CpuUsage; syncDone?: NodeJS.CpuUsage } = {};
@@ -56,7 +60,8 @@ function traced(origFetch: typeof fetch): typeof fetch {
     const method = init?.method ?? "GET";
     const t = now();
     const isSync = url.includes("/sync?");
-    if (isSync && !cpuAt.syncSent) {
+    const isFirstSync = isSync && !url.includes("since=");
+    if (isFirstSync && !cpuAt.syncSent) {
       cpuAt.syncSent = process.cpuUsage();
       if (synapsePid > 0) synapseCpuAt.syncSent = cpuSeconds(synapsePid);
     }
@@ -72,11 +77,13 @@ function traced(origFetch: typeof fetch): typeof fetch {
     const send = tracing && method === "PUT" ? /\/rooms\/([^/]+)\/send\/([^/]+)\//.exec(url) : null;
     const res = await origFetch(input, init);
     if (send) trace.push({ k: "send", t, done: now(), room: decodeURIComponent(send[1] ?? ""), type: decodeURIComponent(send[2] ?? "") });
+    if (isFirstSync) {
+      if (synapsePid > 0) synapseCpuAt.syncDone = cpuSeconds(synapsePid);
+      cpuAt.syncDone = process.cpuUsage();
+      firstSync = { start: firstSync?.start ?? t, done: now() };
+    }
     if (isSync) {
-      if (!cpuAt.syncDone && synapsePid > 0) synapseCpuAt.syncDone = cpuSeconds(synapsePid);
-      cpuAt.syncDone ??= process.cpuUsage();
       lastSync = now();
-      firstSync ??= { start: t, done: lastSync };
       if (tracing) trace.push({ k: "sync", t: lastSync });
     }
     if (media) trace.push({ k: "media", t: now(), what: media, phase: "headers" });

@@ -103,6 +103,8 @@ export const configSchema = z.object({
     .enum(["true", "false"], { error: 'must be "true" or "false"' })
     .default("true")
     .transform((v) => v === "true"),
+  /** How a first sync without a saved position is loaded: sliding sync where the homeserver has it, or the classic initial /sync. */
+  initialSync: z.enum(["sliding", "classic"], { error: 'must be "sliding" or "classic"' }).default("sliding"),
   /** How long an undecryptable message waits for its key before the owner is asked to resend. */
   decryptGraceMs: wholeNumber(0).default(10_000),
   /** Secret. Element-style recovery key opening secret storage and key backup. */

@@ -27,6 +27,8 @@ export const WORKERS: readonly WorkerSpec[] = [
     name: "sync1",
     routes: [
       "^/_matrix/client/(r0|v3)/sync$",
+      // simplified sliding sync: the bot's first sync after a rebuild (sliding-first-sync.ts)
+      "^/_matrix/client/unstable/org.matrix.simplified_msc3575/.*$",
       `${C}/events$`,
       `${C}/initialSync$`,
       `${C}/rooms/[^/]+/initialSync$`,

@@ -1,4 +1,5 @@
 import { homeserverHttp } from "./http-transport.js";
+import { slidingFirstSync, type SlidingFirstSyncOptions } from "./sliding-first-sync.js";
 
 /**
  * matrix-js-sdk sends its first /sync with an inline filter of
@@ -62,10 +63,19 @@ export interface InitialSyncPrefetch {
  * bot gets ready to take it. The SDK's own first /sync is then answered
  * with it, if it asks the same query (otherwise, or if the prefetch failed,
  * it goes out as usual). Only the request is early: the answer is handled
- * when the SDK asks, after the crypto is up.
+ * when the SDK asks, after the crypto is up. With `sliding`, the answer is
+ * loaded through sliding sync where the homeserver has it
+ * (sliding-first-sync.ts), else by the classic request.
  */
 export function prefetchInitialSync(
-  o: { homeserverUrl: string; accessToken: string; initialFilter: string; stop: AbortSignal; onMismatch?: (url: URL) => void },
+  o: {
+    homeserverUrl: string;
+    accessToken: string;
+    initialFilter: string;
+    stop: AbortSignal;
+    onMismatch?: (url: URL) => void;
+    sliding?: Pick<SlidingFirstSyncOptions, "botUserId" | "stateTypes" | "onFallback" | "onLoaded">;
+  },
   inner: typeof fetch = (input, init) => homeserverHttp.fetch(input, init),
 ): InitialSyncPrefetch {
   const url = new URL(`${o.homeserverUrl.replace(/\/+$/, "")}/_matrix/client/v3/sync`);
@@ -74,7 +84,11 @@ export function prefetchInitialSync(
   // Its own signal: a prefetch the SDK will not take is dropped at once, not computed to the end.
   const own = new AbortController();
   const signal = AbortSignal.any([o.stop, own.signal]);
-  let pending: Promise<Response> | undefined = inner(url.href, { headers: { Authorization: `Bearer ${o.accessToken}` }, signal });
+  const classic = (): Promise<Response> => inner(url.href, { headers: { Authorization: `Bearer ${o.accessToken}` }, signal });
+  const sliding = o.sliding;
+  let pending: Promise<Response> | undefined = sliding
+    ? slidingFirstSync({ ...sliding, homeserverUrl: o.homeserverUrl, accessToken: o.accessToken, signal }, inner).then((res) => res ?? classic())
+    : classic();
   pending.catch(() => undefined); // a failure is seen by take(), or never matters
   return {
     take(sdkUrl) {

@@ -88,6 +88,8 @@ export interface MatrixSessionOptions {
   onFirstVisible?: (ms: number) => void;
   /** Timeline events per room in a first sync without a saved position (default INITIAL_SYNC_LIMIT). */
   initialSyncLimit?: number;
+  /** SURFACES_INITIAL_SYNC: how a first sync without a saved position is loaded (sliding-first-sync.ts). */
+  initialSync?: "sliding" | "classic";
 }
 
 export interface MatrixSession {
@@ -138,6 +140,14 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
         initialFilter,
         stop: initialSyncStop.signal,
         onMismatch: (url) => logger.warn({ query: [...url.searchParams.keys()] }, "the SDK's first /sync differs from the prefetched one; sent again"),
+        ...(o.initialSync !== "classic" && {
+          sliding: {
+            botUserId: o.botUserId,
+            stateTypes: STATE_TYPES,
+            onFallback: (reason) => logger.info({ reason }, "first sync through the classic initial /sync"),
+            onLoaded: (loaded) => logger.info(loaded, "first sync loaded through sliding sync"),
+          },
+        }),
       });
   const fetchFn = keepInitialSyncFilter(initialFilter, initialSyncStop.signal, undefined, prefetched);
   const client: MatrixClient = buildClient(creds, session, syncStore, logger, o.recoveryPrivateKey && recoveryCallbacks(o.recoveryPrivateKey, () => client), fetchFn);

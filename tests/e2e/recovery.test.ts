@@ -5,9 +5,12 @@
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useSynapse } from "../support/synapse-env.js";
-import { botMessages, startChat, type ChatFixture, waitForBotMessage } from "../support/bot.js";
+import { botMessages, onboard, sayAndWait, startBot, startChat, type BotFixture, type ChatFixture, waitForBotMessage } from "../support/bot.js";
+import { e2eEncrypted } from "../support/e2e-mode.js";
+import { startUserClient, type UserClient } from "../support/user-client.js";
 
 describe("a lost database", () => {
   const synapse = useSynapse();
@@ -41,6 +44,77 @@ describe("a lost database", () => {
     expect(chatIds.size).toBe(1);
     const bodies = (await botMessages(synapse.baseUrl, chat.user.accessToken, chat.rooms.chatRoomId, chat.fx.bot.userId)).map((m) => m.body);
     expect(bodies.filter((b) => b === "echo: before the loss")).toHaveLength(1);
+  });
+});
+
+/**
+ * A rebuild loads its rooms through sliding sync (sliding-first-sync.ts):
+ * its answer stands in for the classic initial /sync, rooms with their state
+ * and pending invites alike, and the classic /sync goes on from there.
+ */
+describe("a lost database, rebuilt through sliding sync", () => {
+  const synapse = useSynapse();
+  const logLines: string[] = [];
+  const logged = (msg: string): Record<string, unknown>[] =>
+    logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l["msg"] === msg);
+  let fx: BotFixture;
+  const clients: UserClient[] = [];
+
+  afterAll(async () => {
+    for (const c of clients) c.stop();
+    await fx?.stop();
+  });
+
+  it("takes the rooms and a pending invite from it; the conversation goes on and the new user is onboarded", async () => {
+    const encrypted = e2eEncrypted();
+    const alice = await synapse.newUser("alice");
+    const bob = await synapse.newUser("bob");
+    fx = await startBot({
+      agents: [{ id: "keeper" }],
+      users: { [alice.userId]: "keeper", [bob.userId]: "keeper" },
+      env: { SURFACES_ENCRYPT_ROOMS: String(encrypted) },
+      logger: pino({ level: "info" }, { write: (line: string) => void logLines.push(line) }),
+    });
+    const aliceClient = await startUserClient(synapse.baseUrl, alice, { crypto: encrypted });
+    clients.push(aliceClient);
+    const rooms = await onboard(aliceClient, alice.accessToken, synapse.baseUrl, fx.bot.userId, { encryptedLobby: encrypted });
+    const roomsBefore = sortById(fx.app.store.rooms.all().map((r) => ({ roomId: r.roomId, kind: r.kind, chatId: r.chatId })));
+    // The bot's own first start (a fresh data dir) already took this path.
+    expect(logged("first sync loaded through sliding sync")).toHaveLength(1);
+
+    await fx.app.stop();
+    for (const f of ["surfaces.db", "surfaces.db-wal", "surfaces.db-shm"]) rmSync(join(fx.dir, "data", f), { force: true });
+    // While the bot is down, a second user invites it.
+    const bobClient = await startUserClient(synapse.baseUrl, bob, { crypto: encrypted });
+    clients.push(bobClient);
+    const bobLobby = await bobClient.createRoom({ invite: [fx.bot.userId], name: "bob's lobby", initial_state: [] });
+    logLines.length = 0;
+    await fx.restart();
+
+    const [loaded] = logged("first sync loaded through sliding sync");
+    // Alice's lobby, Space and chat room joined; Bob's lobby invited.
+    expect(loaded).toMatchObject({ joined: 3, invited: 1, skipped: 0 });
+    expect(logged("first sync through the classic initial /sync")).toHaveLength(0);
+    expect(sortById(fx.app.store.rooms.all().map((r) => ({ roomId: r.roomId, kind: r.kind, chatId: r.chatId })))).toEqual(roomsBefore);
+
+    const speaker = { baseUrl: synapse.baseUrl, token: alice.accessToken, bot: fx.bot.userId, client: aliceClient };
+    expect((await sayAndWait(speaker, rooms.chatRoomId, "after the rebuild", (m) => m.body === "echo: after the rebuild")).body).toBe("echo: after the rebuild");
+    // The invite that waited in the sliding answer was taken: Bob gets his Space, his chat room and the greetings.
+    const bobSpace = await bobClient.waitForInvite((r) => r.currentState.getStateEvents("m.room.create", "")?.getContent()["type"] === "m.space", 30_000);
+    await bobClient.joinRoom(bobSpace);
+    const bobChat = await bobClient.waitForInvite((r) => r.roomId !== bobSpace, 30_000);
+    await bobClient.joinRoom(bobChat);
+    for (const roomId of [bobChat, bobLobby]) await waitForBotMessage(synapse.baseUrl, bob.accessToken, roomId, fx.bot.userId, () => true);
+  });
+
+  it("takes the classic initial /sync when told to (SURFACES_INITIAL_SYNC=classic), with the same rooms", async () => {
+    const roomsBefore = sortById(fx.app.store.rooms.all().map((r) => ({ roomId: r.roomId, kind: r.kind, chatId: r.chatId })));
+    await fx.app.stop();
+    for (const f of ["surfaces.db", "surfaces.db-wal", "surfaces.db-shm"]) rmSync(join(fx.dir, "data", f), { force: true });
+    logLines.length = 0;
+    await fx.restart({ SURFACES_INITIAL_SYNC: "classic" });
+    expect(logged("first sync loaded through sliding sync")).toHaveLength(0);
+    expect(sortById(fx.app.store.rooms.all().map((r) => ({ roomId: r.roomId, kind: r.kind, chatId: r.chatId })))).toEqual(roomsBefore);
   });
 });
 

@@ -47,6 +47,7 @@ describe("loadConfig", () => {
       userQuotaBytes: 2 * 1024 * 1024 * 1024,
       encryptRooms: true,
       decryptGraceMs: 10_000,
+      initialSync: "sliding",
     });
   });
 
