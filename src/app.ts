@@ -165,7 +165,7 @@ export async function start(config: AppConfig, options: StartOptions = {}): Prom
     onEvent: (ev) => void (record(ev) && ready && !stopped && dispatcher.enqueue(ev)),
     onHistorical: (ev) => void (record(ev) && store.inbox.setStatus(ev.eventId, "ignored")),
     known: (eventId) => store.inbox.has(eventId as EventId),
-  }, { decryptGraceMs: config.decryptGraceMs });
+  }, { decryptGraceMs: config.decryptGraceMs, historyFloor: matrix.historyFloor });
 
   let stopPruning = (): void => undefined;
   let identity: Promise<unknown> = Promise.resolve();

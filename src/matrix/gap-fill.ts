@@ -1,7 +1,9 @@
-import { Direction, MatrixEvent, type MatrixClient } from "matrix-js-sdk";
+import { Direction, Filter, MatrixEvent, Method, type MatrixClient } from "matrix-js-sdk";
 import type { Logger } from "pino";
 import type { IncomingEvent } from "../core/incoming.js";
 import { afterDecryption } from "./convert.js";
+
+type MessagesPage = Awaited<ReturnType<MatrixClient["createMessagesRequest"]>>;
 
 const PAGE_SIZE = 100;
 const MAX_PAGES = 20;
@@ -12,6 +14,11 @@ const MAX_PAGES = 20;
  * This pages backwards from the gap until it meets an event the ledger
  * knows or one the bot sent, then hands the missed events on oldest first — followed by the live
  * events that arrived meanwhile, so the room's order is kept.
+ *
+ * It never pages back past the history floor (`floor()`): the position a
+ * rebuild through sliding sync started from (sliding-first-sync.ts). What
+ * came before it is history, as a classic first sync's one event a room
+ * (recorded in the ledger, a fence here) marked it.
  */
 export class GapFiller {
   private readonly buffers = new Map<string, IncomingEvent[]>();
@@ -21,6 +28,7 @@ export class GapFiller {
     private readonly logger: Logger,
     private readonly known: (eventId: string) => boolean,
     private readonly emit: (event: IncomingEvent) => void,
+    private readonly floor: () => string | undefined = () => undefined,
   ) {}
 
   /** True while a room's gap is being filled: its live events must wait. */
@@ -52,7 +60,7 @@ export class GapFiller {
     const missed: IncomingEvent[] = [];
     let from: string | undefined = fromToken;
     for (let page = 0; page < MAX_PAGES && from; page++) {
-      const res = await this.client.createMessagesRequest(roomId, from, PAGE_SIZE, Direction.Backward);
+      const res = await this.page(roomId, from);
       for (const raw of res.chunk) {
         // The bot's own event is a fence too: what came before it arrived
         // while the bot was live, so the ledger has it (even once pruned).
@@ -67,5 +75,14 @@ export class GapFiller {
     }
     if (from) this.logger.warn({ room_id: roomId, pages: MAX_PAGES }, "sync gap larger than the backfill bound; older messages skipped");
     return missed;
+  }
+
+  /** One page of /messages backwards from `from`, down to the history floor if there is one. */
+  private page(roomId: string, from: string): Promise<MessagesPage> {
+    const to = this.floor();
+    if (!to) return this.client.createMessagesRequest(roomId, from, PAGE_SIZE, Direction.Backward);
+    // createMessagesRequest has no `to`; the same request (with its lazy-loading filter) and one.
+    const params = { from, to, dir: Direction.Backward, limit: String(PAGE_SIZE), filter: JSON.stringify(Filter.LAZY_LOADING_MESSAGES_FILTER) };
+    return this.client.http.authedRequest<MessagesPage>(Method.Get, `/rooms/${encodeURIComponent(roomId)}/messages`, params);
   }
 }

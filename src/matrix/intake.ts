@@ -19,6 +19,8 @@ export interface IntakeHandlers {
 export interface IntakeOptions {
   /** How long an encrypted message waits for a late room key before the owner is asked to resend. */
   decryptGraceMs: number;
+  /** Where a sync gap's backfill stops (gap-fill.ts). */
+  historyFloor?: () => string | undefined;
 }
 
 /**
@@ -38,7 +40,7 @@ export function attachIntake(
   let historical = !hadSavedSync;
   const runId = Date.now().toString(36);
 
-  const gaps = new GapFiller(client, logger, handlers.known, handlers.onEvent);
+  const gaps = new GapFiller(client, logger, handlers.known, handlers.onEvent, opts.historyFloor);
   const live = (incoming: IncomingEvent | null): void => {
     if (!incoming) return;
     if (gaps.holds(incoming.roomId)) gaps.hold(incoming);

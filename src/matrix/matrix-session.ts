@@ -101,6 +101,8 @@ export interface MatrixSession {
   deviceId: string;
   /** Whether a sync position was saved before (else the first sync is history). */
   hadSavedSync: boolean;
+  /** Where a sync gap's backfill stops: the position the last rebuild through sliding sync started from, if any. */
+  historyFloor: () => string | undefined;
   /** Starts syncing; `onSynced` runs once, after the first sync the homeserver answered. */
   startSyncing(opts: { timelineLimit?: number }, onSynced: () => void): Promise<void>;
   /**
@@ -145,7 +147,11 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
             botUserId: o.botUserId,
             stateTypes: STATE_TYPES,
             onFallback: (reason) => logger.info({ reason }, "first sync through the classic initial /sync"),
-            onLoaded: (loaded) => logger.info(loaded, "first sync loaded through sliding sync"),
+            onLoaded: (loaded) => {
+              // Everything before this position is history, also for a later sync gap's backfill.
+              o.persistence.set(SESSION_KEYS.historyFloor, loaded.since);
+              logger.info(loaded, "first sync loaded through sliding sync");
+            },
           },
         }),
       });
@@ -186,6 +192,7 @@ export async function openMatrixSession(o: MatrixSessionOptions): Promise<Matrix
     roomCrypto,
     deviceId: session.deviceId,
     hadSavedSync: syncStore.hadSavedSync,
+    historyFloor: () => o.persistence.get(SESSION_KEYS.historyFloor) ?? undefined,
     async startSyncing(opts, onSynced) {
       watchSync(client, logger, () => {
         roomSettings.release();

@@ -31,6 +31,8 @@ export const SESSION_KEYS = {
   deviceId: "matrix.device_id",
   /** The matrix-js-sdk sync accumulator (JSON). */
   syncAccumulator: "matrix.sync_accumulator",
+  /** The position a rebuild through sliding sync started from: a sync gap's backfill stops there (gap-fill.ts). */
+  historyFloor: "matrix.history_floor",
 } as const;
 const TOKEN_KEY = SESSION_KEYS.accessToken;
 const DEVICE_KEY = SESSION_KEYS.deviceId;

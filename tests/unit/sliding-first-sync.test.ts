@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { prefetchInitialSync } from "../../src/matrix/initial-sync.js";
-import { classicFirstSync, SLIDING_SYNC_PATH, slidingRequest } from "../../src/matrix/sliding-first-sync.js";
+import { classicFirstSync, type FirstSync, SLIDING_SYNC_PATH, slidingRequest } from "../../src/matrix/sliding-first-sync.js";
 
 const BOT = "@bot:hs";
 const TYPES = ["m.room.create", "org.surfaces.room", "m.room.member", "m.room.encryption"];
@@ -17,23 +17,25 @@ describe("the sliding-sync request", () => {
 });
 
 describe("a classic first sync from a sliding-sync answer", () => {
+  const built = (top: unknown, sliding: unknown): FirstSync => {
+    const result = classicFirstSync(top, sliding, BOT);
+    if (typeof result === "string") throw new Error(result);
+    return result;
+  };
+
   it("keeps the room-less /sync's position and account-wide parts, and puts joined rooms' state in with empty timelines", () => {
-    const built = classicFirstSync(
-      TOP,
-      {
-        lists: { all: { count: 1 } },
-        rooms: { "!a:hs": { required_state: [create, member(BOT, "join")], prev_batch: "t1", joined_count: 2, invited_count: 1, heroes: [{ user_id: "@u:hs" }] } },
-      },
-      BOT,
-    );
-    expect(built?.joined).toBe(1);
-    expect(built?.body).toEqual({
+    const sync = built(TOP, {
+      lists: { all: { count: 1 } },
+      rooms: { "!a:hs": { required_state: [create, member(BOT, "join")], prev_batch: "t1", joined_count: 2, invited_count: 1, heroes: [{ user_id: "@u:hs" }] } },
+    });
+    expect(sync).toMatchObject({ since: "s42", joined: 1, invited: 0, skipped: 0 });
+    expect(sync.body).toEqual({
       ...TOP,
       rooms: {
         join: {
           "!a:hs": {
             state: { events: [create, member(BOT, "join")] },
-            timeline: { events: [], limited: false, prev_batch: "t1" },
+            timeline: { events: [], limited: false, prev_batch: null },
             summary: { "m.joined_member_count": 2, "m.invited_member_count": 1, "m.heroes": ["@u:hs"] },
             ephemeral: { events: [] },
             account_data: { events: [] },
@@ -45,29 +47,35 @@ describe("a classic first sync from a sliding-sync answer", () => {
     });
   });
 
-  it("puts invites in with their stripped state, and leaves out rooms the bot was kicked or banned from", () => {
+  it("puts invites in with their stripped state, leaves out rooms the bot was kicked or banned from, and no member count it was not given", () => {
     const stripped = [{ type: "m.room.member", state_key: BOT, sender: "@u:hs", content: { membership: "invite" } }];
-    const built = classicFirstSync(
-      TOP,
-      {
-        lists: { all: { count: 4 } },
-        rooms: {
-          "!inv:hs": { invite_state: stripped },
-          "!kicked:hs": { required_state: [create, member(BOT, "leave")] },
-          "!banned:hs": { required_state: [create, member(BOT, "ban")] },
-          "!nome:hs": { required_state: [create] },
-        },
+    const sync = built(TOP, {
+      lists: { all: { count: 4 } },
+      rooms: {
+        "!inv:hs": { invite_state: stripped },
+        "!kicked:hs": { required_state: [create, member(BOT, "leave")] },
+        "!banned:hs": { required_state: [create, member(BOT, "ban")] },
+        "!bare:hs": { required_state: [create, member(BOT, "join")] },
       },
-      BOT,
-    );
-    expect(built).toMatchObject({ joined: 0, invited: 1, skipped: 3 });
-    expect(built?.body["rooms"]).toEqual({ join: {}, invite: { "!inv:hs": { invite_state: { events: stripped } } }, leave: {} });
+    });
+    expect(sync).toMatchObject({ joined: 1, invited: 1, skipped: 2 });
+    expect((sync.body["rooms"] as { invite: unknown }).invite).toEqual({ "!inv:hs": { invite_state: { events: stripped } } });
+    expect((sync.body["rooms"] as { join: Record<string, { summary: unknown }> }).join["!bare:hs"]?.summary).toEqual({});
   });
 
-  it("gives up (null) when the answer does not hold every room its list counted", () => {
-    const rooms = { "!a:hs": { required_state: [create, member(BOT, "join")] } };
-    expect(classicFirstSync(TOP, { lists: { all: { count: 2 } }, rooms }, BOT)).toBeNull();
-    expect(classicFirstSync(TOP, { rooms }, BOT)).toBeNull();
+  it("makes none (and says why) when the answers cannot make a whole first sync", () => {
+    const joined = { "!a:hs": { required_state: [create, member(BOT, "join")] } };
+    const cases: [unknown, unknown, RegExp][] = [
+      [TOP, { lists: { all: { count: 2 } }, rooms: joined }, /every room of its list/],
+      [TOP, { rooms: joined }, /every room of its list/],
+      [{ ...TOP, next_batch: undefined }, { lists: { all: { count: 1 } }, rooms: joined }, /no position/],
+      [TOP, "nonsense", /not an object/],
+      // A room whose membership the answer does not show (another server's shape, a renamed field) is not dropped.
+      [TOP, { lists: { all: { count: 1 } }, rooms: { "!x:hs": { required_state: [create] } } }, /no membership/],
+      [TOP, { lists: { all: { count: 1 } }, rooms: { "!x:hs": { stripped_state: [] } } }, /no membership/],
+      [TOP, { lists: { all: { count: 1 } }, rooms: { "!x:hs": null } }, /not an object/],
+    ];
+    for (const [top, sliding, why] of cases) expect(classicFirstSync(top, sliding, BOT)).toMatch(why);
   });
 });
 
@@ -76,16 +84,16 @@ describe("the first sync loaded through sliding sync (prefetchInitialSync with `
   const INITIAL = JSON.stringify({ room: { timeline: { limit: 1 } } });
   const answer = { lists: { all: { count: 1 } }, rooms: { "!a:hs": { required_state: [create, member(BOT, "join")] } } };
 
-  function homeserver(sliding: () => Response): { fetch: typeof fetch; asked: string[] } {
+  function homeserver(sliding: () => Response, roomless: () => Response = () => Response.json(TOP)): { fetch: typeof fetch; asked: string[] } {
     const asked: string[] = [];
     return {
       asked,
       fetch: (input, init) => {
         const url = new URL(input instanceof Request ? input.url : input);
         asked.push(`${init?.method ?? "GET"} ${url.pathname}${url.pathname.endsWith("/v3/sync") ? ` rooms=${JSON.stringify((JSON.parse(url.searchParams.get("filter") ?? "{}") as { room?: { rooms?: unknown } }).room?.rooms)}` : ""}`);
-        if (url.pathname === SLIDING_SYNC_PATH) return Promise.resolve(sliding());
+        if (url.pathname === SLIDING_SYNC_PATH) return Promise.resolve().then(sliding);
         const classic = url.searchParams.get("filter") === INITIAL;
-        return Promise.resolve(Response.json(classic ? { next_batch: "classic", rooms: { join: {} } } : TOP));
+        return Promise.resolve(classic ? Response.json({ next_batch: "classic", rooms: { join: {} } }) : roomless());
       },
     };
   }
@@ -116,6 +124,22 @@ describe("the first sync loaded through sliding sync (prefetchInitialSync with `
     expect(body["next_batch"]).toBe("classic");
     expect(hs.asked.at(-1)).toBe("GET /_matrix/client/v3/sync rooms=undefined");
     expect(fallbacks).toEqual(["sliding sync answered 404"]);
+  });
+
+  it("falls back to the classic initial /sync when the room-less /sync fails or sliding sync cannot be reached", async () => {
+    const fallbacks: string[] = [];
+    expect((await take(homeserver(() => Response.json(answer), () => new Response("", { status: 502 })), fallbacks))["next_batch"]).toBe("classic");
+    expect(
+      (
+        await take(
+          homeserver(() => {
+            throw new TypeError("fetch failed");
+          }),
+          fallbacks,
+        )
+      )["next_batch"],
+    ).toBe("classic");
+    expect(fallbacks).toEqual(["the room-less /sync answered 502", "fetch failed"]);
   });
 
   it("falls back to the classic initial /sync when the answer misses rooms of its list", async () => {
