@@ -77,12 +77,14 @@ export class GapFiller {
     return missed;
   }
 
-  /** One page of /messages backwards from `from`, down to the history floor if there is one. */
+  /**
+   * One page of /messages backwards from `from`, down to the history floor
+   * if there is one: the request createMessagesRequest makes for a
+   * lazy-loading client (which the bot is), plus the `to` it cannot send.
+   */
   private page(roomId: string, from: string): Promise<MessagesPage> {
     const to = this.floor();
-    if (!to) return this.client.createMessagesRequest(roomId, from, PAGE_SIZE, Direction.Backward);
-    // createMessagesRequest has no `to`; the same request (with its lazy-loading filter) and one.
-    const params = { from, to, dir: Direction.Backward, limit: String(PAGE_SIZE), filter: JSON.stringify(Filter.LAZY_LOADING_MESSAGES_FILTER) };
+    const params = { from, ...(to && { to }), dir: Direction.Backward, limit: String(PAGE_SIZE), filter: JSON.stringify(Filter.LAZY_LOADING_MESSAGES_FILTER) };
     return this.client.http.authedRequest<MessagesPage>(Method.Get, `/rooms/${encodeURIComponent(roomId)}/messages`, params);
   }
 }
